@@ -1,0 +1,3 @@
+from campagne.cli import main
+
+main()

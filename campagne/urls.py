@@ -1,0 +1,17 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from campagne.api import api
+
+urlpatterns = [
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("api/v1/", api.urls),
+    path("", include("campagne.core.urls")),
+    path("comptes/", include("campagne.accounts.urls")),
+    path("personnes/", include("campagne.people.urls")),
+]
+
+# The interface language comes from the session/cookie (set_language) or the browser,
+# not from the URL, so public links stay the same in both languages.
+__all__ = ["urlpatterns", "i18n_patterns"]
