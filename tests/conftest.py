@@ -47,7 +47,10 @@ def person_digne(db):
 @pytest.fixture
 def person_manosque(db):
     return PersonFactory(
-        first_name="Paul", last_name="Bernard", commune=commune("04112", "Manosque"), postal_code="04100"
+        first_name="Paul",
+        last_name="Bernard",
+        commune=commune("04112", "Manosque"),
+        postal_code="04100",
     )
 
 

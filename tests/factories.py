@@ -16,7 +16,9 @@ def region(code: str = "93", name: str = "Provence-Alpes-Côte d'Azur") -> Regio
     return Region.objects.get_or_create(code=code, defaults={"name": name})[0]
 
 
-def departement(code: str = "04", name: str = "Alpes-de-Haute-Provence", region_code: str = "93") -> Departement:
+def departement(
+    code: str = "04", name: str = "Alpes-de-Haute-Provence", region_code: str = "93"
+) -> Departement:
     return Departement.objects.get_or_create(
         code=code, defaults={"name": name, "region": region(region_code)}
     )[0]
@@ -29,7 +31,11 @@ def commune(code: str = "04070", name: str = "Digne-les-Bains", dep: str | None 
     dep_code = dep or (code[:3] if code.startswith("97") else code[:2])
     return Commune.objects.get_or_create(
         code=code,
-        defaults={"name": name, "search_name": search_key(name), "departement": departement(dep_code)},
+        defaults={
+            "name": name,
+            "search_name": search_key(name),
+            "departement": departement(dep_code),
+        },
     )[0]
 
 

@@ -40,7 +40,7 @@ def create_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
 
 
 def revoke_api_token(*, user: User, token_id: int) -> bool:
-    updated = ApiToken.objects.filter(
-        pk=token_id, user=user, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
+    updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     return bool(updated)

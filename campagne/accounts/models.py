@@ -46,7 +46,9 @@ class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField(_("adresse e-mail"), unique=True)
     role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.VOLUNTEER)
-    regions = models.ManyToManyField(Region, blank=True, related_name="+", verbose_name=_("régions"))
+    regions = models.ManyToManyField(
+        Region, blank=True, related_name="+", verbose_name=_("régions")
+    )
     departements = models.ManyToManyField(
         Departement, blank=True, related_name="+", verbose_name=_("départements")
     )
@@ -107,7 +109,9 @@ class ApiToken(models.Model):
 
     @classmethod
     def authenticate(cls, raw: str) -> User | None:
-        token = cls.objects.active().select_related("user").filter(key_hash=_hash_token(raw)).first()
+        token = (
+            cls.objects.active().select_related("user").filter(key_hash=_hash_token(raw)).first()
+        )
         if token is None:
             return None
         now = timezone.now()

@@ -25,7 +25,9 @@ def magic_link_request(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         actions.send_magic_link(email=form.cleaned_data["email"])
         # Same answer whether or not the address has an account.
-        return render(request, "accounts/magic_link_sent.html", {"email": form.cleaned_data["email"]})
+        return render(
+            request, "accounts/magic_link_sent.html", {"email": form.cleaned_data["email"]}
+        )
     return render(request, "accounts/magic_link.html", {"form": form})
 
 

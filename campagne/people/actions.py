@@ -77,9 +77,7 @@ def _check_not_suppressed(email: str, phone: str) -> None:
             {"email": _("Cette adresse a été effacée à la demande de la personne.")}
         )
     if phone and Suppression.objects.contains_phone(phone):
-        raise ValidationError(
-            {"phone": _("Ce numéro a été effacé à la demande de la personne.")}
-        )
+        raise ValidationError({"phone": _("Ce numéro a été effacé à la demande de la personne.")})
 
 
 def _check_commune_in_scope(scope: Scope, commune: Any) -> None:
@@ -186,7 +184,9 @@ def set_consent(
     at: Any = None,
 ) -> Consent:
     """Record a consent given or withdrawn; the previous state goes to the timeline."""
-    scope.require(scope.can_write_people, _("Votre rôle ne permet pas de modifier un consentement."))
+    scope.require(
+        scope.can_write_people, _("Votre rôle ne permet pas de modifier un consentement.")
+    )
     if channel not in Channel.values:
         raise ValidationError({"channel": _("Canal inconnu.")})
     if not source.strip():
@@ -195,7 +195,11 @@ def set_consent(
     consent = Consent.objects.select_for_update().filter(person=person, channel=channel).first()
     previous = None
     if consent is not None:
-        previous = {"granted": consent.granted, "at": consent.at.isoformat(), "source": consent.source}
+        previous = {
+            "granted": consent.granted,
+            "at": consent.at.isoformat(),
+            "source": consent.source,
+        }
         consent.granted, consent.at, consent.source, consent.proof = granted, at, source, proof
         consent.save()
     else:
@@ -354,7 +358,12 @@ def add_other_email(*, scope: Scope, person: Person, address: str) -> PersonEmai
     with transaction.atomic():
         item, created = PersonEmail.objects.get_or_create(person=person, address=address)
         if created:
-            log_event(person=person, kind=EventKind.EDITED, actor=scope.user, changes={"other_emails": [None, address]})
+            log_event(
+                person=person,
+                kind=EventKind.EDITED,
+                actor=scope.user,
+                changes={"other_emails": [None, address]},
+            )
     return item
 
 
@@ -364,5 +373,10 @@ def add_other_phone(*, scope: Scope, person: Person, number: str) -> PersonPhone
     with transaction.atomic():
         item, created = PersonPhone.objects.get_or_create(person=person, number=number)
         if created:
-            log_event(person=person, kind=EventKind.EDITED, actor=scope.user, changes={"other_phones": [None, number]})
+            log_event(
+                person=person,
+                kind=EventKind.EDITED,
+                actor=scope.user,
+                changes={"other_phones": [None, number]},
+            )
     return item

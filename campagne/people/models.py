@@ -104,7 +104,9 @@ class Person(models.Model):
     status = models.CharField(
         _("statut"), max_length=20, choices=Status.choices, default=Status.CONTACT, db_index=True
     )
-    tags = models.ManyToManyField(Tag, blank=True, related_name="people", verbose_name=_("étiquettes"))
+    tags = models.ManyToManyField(
+        Tag, blank=True, related_name="people", verbose_name=_("étiquettes")
+    )
     origin = models.CharField(
         _("origine des données"),
         max_length=200,
@@ -129,6 +131,14 @@ class Person(models.Model):
     def __str__(self) -> str:
         return self.full_name or self.email or self.phone or f"#{self.pk}"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.refresh_search_keys()
+        self.email = self.email.strip().lower()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "search_name", "search_name_rev", "email"}  # type: ignore[misc]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
@@ -137,14 +147,6 @@ class Person(models.Model):
         first, last = search_key(self.first_name), search_key(self.last_name)
         self.search_name = f"{last} {first}".strip()
         self.search_name_rev = f"{first} {last}".strip()
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        self.refresh_search_keys()
-        self.email = self.email.strip().lower()
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "search_name", "search_name_rev", "email"}  # type: ignore[misc]
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     def consent_map(self) -> dict[str, "Consent"]:
         return {consent.channel: consent for consent in self.consents.all()}

@@ -71,9 +71,7 @@ class Commune(models.Model):
     code = models.CharField(_("code INSEE"), max_length=5, primary_key=True)
     name = models.CharField(_("nom"), max_length=200)
     search_name = models.CharField(max_length=200, db_index=True, editable=False)
-    departement = models.ForeignKey(
-        Departement, on_delete=models.PROTECT, related_name="communes"
-    )
+    departement = models.ForeignKey(Departement, on_delete=models.PROTECT, related_name="communes")
     arrondissement = models.ForeignKey(
         Arrondissement, on_delete=models.PROTECT, null=True, blank=True, related_name="communes"
     )
