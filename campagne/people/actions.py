@@ -100,7 +100,8 @@ def create_person(
         raise ValidationError({"origin": _("L'origine des données est obligatoire (CNIL).")})
     _check_commune_in_scope(scope, fields.get("commune"))
     person = Person(origin=origin.strip(), **fields)
-    _check_not_suppressed(person.email.strip().lower(), person.phone)
+    person.email = person.email.strip().lower()
+    _check_not_suppressed(person.email, person.phone)
     person.full_clean(exclude=["tags"])
     person.save()
     log_event(
