@@ -1,46 +1,137 @@
 """The REST API (django-ninja) under /api/v1/: one NinjaAPI, one router per domain.
 
-Callers authenticate with their session (pages, htmx) or with a personal token
-(``Authorization: Bearer cpg_…``) created on their account page. Routers load through
-``accounts.scopes`` and write through each app's ``actions`` like the pages do.
+Callers authenticate with their session (pages, htmx; unsafe methods then need the CSRF
+token) or with a personal token (``Authorization: Bearer cpg_…``) created on their
+account page. Routers load through ``accounts.scopes`` and write through each app's
+``actions`` like the pages do. Calls are throttled per account (settings ``API_RATE``,
+``API_WRITE_RATE``, ``API_ANON_RATE``).
 """
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.security import HttpBearer, django_auth
+from ninja.errors import AuthenticationError, Throttled
+from ninja.openapi.schema import OpenAPISchema
+from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
-from campagne.accounts.models import ApiToken
+from campagne.accounts.api_auth import BearerToken, session_auth
+from campagne.lib.api_errors import document_common_errors
 
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = ApiToken.authenticate(token)
-        if user is not None:
-            request.user = user
-        return user
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-api = NinjaAPI(
+class _RateFromSettings:
+    """Reads its rate from settings on every call, so a deployment's environment (and a
+    test's ``override_settings``) decides; ``None`` turns the limit off.
+
+    Counts live in the default cache (the database cache, shared by every process).
+    The count is read then written, so simultaneous calls may slip one or two past the
+    limit: acceptable for a guard against runaway scripts.
+    """
+
+    setting = ""
+
+    def get_rate(self) -> str | None:
+        return getattr(settings, self.setting)
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        # Parsed at start-up too (ninja's __init__), so a malformed rate stops the server.
+        self.rate = self.get_rate()
+        if self.rate is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)  # type: ignore[attr-defined]
+        return super().allow_request(request)  # type: ignore[misc]
+
+    def _ident(self, request: HttpRequest) -> str:
+        # Key on the account, not ninja's str(request.auth): two users may share a name.
+        user = getattr(request, "auth", None)
+        if getattr(user, "pk", None) is not None:
+            return f"user{user.pk}"  # type: ignore[union-attr]
+        return self.get_ident(request) or "unknown"  # type: ignore[attr-defined]
+
+
+class AccountRateThrottle(_RateFromSettings, AuthRateThrottle):
+    """Every call, per account."""
+
+    scope = "api"
+    setting = "API_RATE"
+
+    def get_cache_key(self, request: HttpRequest) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self._ident(request)}
+
+
+class WriteRateThrottle(_RateFromSettings, AuthRateThrottle):
+    """Calls that change data, per account: a tighter limit on top of the general one."""
+
+    scope = "api_write"
+    setting = "API_WRITE_RATE"
+
+    def get_cache_key(self, request: HttpRequest) -> str | None:  # type: ignore[override]
+        if request.method in SAFE_METHODS:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": self._ident(request)}
+
+
+class AnonymousRateThrottle(_RateFromSettings, AnonRateThrottle):
+    """Operations open without login (``auth=None``), per IP address."""
+
+    setting = "API_ANON_RATE"
+
+
+class CampagneAPI(NinjaAPI):
+    """A NinjaAPI whose schema lists, on every operation, the errors the API itself may
+    answer (throttled, not authenticated, CSRF, malformed input), whatever the router."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
+        schema = super().get_openapi_schema(**kwargs)
+        document_common_errors(schema)
+        return schema
+
+
+api = CampagneAPI(
     title="Campagne API",
     version="1",
-    description="Contacts, territories and campaign operations. Same rules as the pages.",
+    description=(
+        "Contacts, territories and campaign operations, with the same rules as the pages: "
+        "each account sees only its scope (404 outside it), read-only roles get 403 on "
+        "writes. Authenticate with a personal token (`Authorization: Bearer cpg_…`, created "
+        "on your account page) or with the session cookie of the pages (then unsafe "
+        "methods need the `X-CSRFToken` header)."
+    ),
     urls_namespace="api",
-    auth=[BearerToken(), django_auth],
+    auth=[BearerToken(), session_auth],
+    throttle=[AccountRateThrottle(), WriteRateThrottle(), AnonymousRateThrottle()],
     docs_url="/docs",
 )
 
 
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = api.create_response(request, {"detail": _("Authentification requise.")}, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+@api.exception_handler(Throttled)
+def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    # ninja adds the Retry-After header to this response.
+    message = _("Trop de requêtes : réessayez dans un moment.")
+    return api.create_response(request, {"detail": message}, status=429)
+
+
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return api.create_response(request, {"detail": str(exc) or "Forbidden."}, status=403)
+    message = str(exc) or _("Action non autorisée.")
+    return api.create_response(request, {"detail": message}, status=403)
 
 
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return api.create_response(request, {"detail": "Not found."}, status=404)
+    return api.create_response(request, {"detail": _("Introuvable.")}, status=404)
 
 
 @api.exception_handler(ValidationError)
@@ -50,9 +141,15 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 
 def _register_routers() -> None:
+    from campagne.accounts.api import router as me_router
     from campagne.people.api import router as people_router
+    from campagne.segments.api import router as segments_router
+    from campagne.territory.api import router as territory_router
 
+    api.add_router("/me", me_router)
     api.add_router("/people", people_router)
+    api.add_router("/segments", segments_router)
+    api.add_router("/territory", territory_router)
 
 
 _register_routers()

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "template_partials",
     "django_htmx",
+    # Serves the API docs' Swagger UI from our static files instead of a public CDN.
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "axes",
@@ -51,7 +53,10 @@ INSTALLED_APPS = [
     "campagne.accounts",
     "campagne.audit",
     "campagne.people",
+    "campagne.elections",
+    "campagne.imports",
     "campagne.demo",
+    "campagne.segments",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +156,12 @@ CACHES = {
         "LOCATION": "campagne_cache",
     }
 }
+
+# REST API rate limits (django-ninja throttles, counted in the same cache), per account
+# ("600/m", "10000/d"; empty disables). Writes have a lower limit of their own on top.
+API_RATE = env_str("API_RATE", "600/m") or None
+API_WRITE_RATE = env_str("API_WRITE_RATE", "120/m") or None
+API_ANON_RATE = env_str("API_ANON_RATE", "60/m") or None
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)

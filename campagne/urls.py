@@ -10,6 +10,8 @@ urlpatterns = [
     path("", include("campagne.core.urls")),
     path("comptes/", include("campagne.accounts.urls")),
     path("personnes/", include("campagne.people.urls")),
+    path("imports/", include("campagne.imports.urls")),
+    path("segments/", include("campagne.segments.urls")),
 ]
 
 # The interface language comes from the session/cookie (set_language) or the browser,

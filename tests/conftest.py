@@ -5,6 +5,9 @@ import pytest
 from campagne.accounts.models import Role
 from tests.factories import PersonFactory, UserFactory, commune
 
+# The test database (SQLite file, or a throwaway PostgreSQL server with --postgres).
+pytest_plugins = ["tests.postgres_server"]
+
 
 @pytest.fixture
 def hq_admin(db):

@@ -5,8 +5,18 @@ SOURCES.md) by a data migration, so every database has all of France after ``mig
 Codes are the primary keys: they are what every public file (results, BAN, REU) carries.
 """
 
+from collections import defaultdict
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from campagne.lib.text import search_key
+from campagne.territory.places import (
+    departements_for_postcode,
+    match_places,
+    normalize_postcode,
+    place_key,
+)
 
 
 class Region(models.Model):
@@ -51,14 +61,80 @@ class Arrondissement(models.Model):
 
 class CommuneQuerySet(models.QuerySet["Commune"]):
     def search(self, text: str) -> "CommuneQuerySet":
-        """Communes whose name or code starts with ``text`` (accents and case ignored)."""
-        from campagne.lib.text import search_key
+        """Communes whose name, a word of it, code or postcode starts with ``text``.
 
+        Accents, case and punctuation are ignored, and "st"/"ste" stand for
+        "saint"/"sainte" as on envelopes.
+        """
         text = text.strip()
         if text.isdigit():
-            return self.filter(code__startswith=text)
-        key = search_key(text)
-        return self.filter(search_name__startswith=key) if key else self.none()
+            return self.filter(
+                models.Q(code__startswith=text) | models.Q(postal_codes__code__startswith=text)
+            ).distinct()
+        condition = models.Q()
+        for key in {search_key(text), place_key(text)} - {""}:
+            condition |= models.Q(search_name__startswith=key)
+            condition |= models.Q(search_name__contains=f" {key}")
+        return self.filter(condition) if condition else self.none()
+
+    def autocomplete(self, text: str = "", postcode: str = "") -> "CommuneQuerySet":
+        """Communes for a form's autocomplete, the most populous first.
+
+        ``text`` is what has been typed so far (a name, a code or a postcode prefix);
+        ``postcode`` a full postcode that narrows the list. Neither gives nothing.
+        """
+        communes = self
+        if postcode.strip():
+            communes = communes.for_postcode(postcode)
+        if text.strip():
+            communes = communes.search(text)
+        elif not postcode.strip():
+            return self.none()
+        ordered_postcodes = PostalCode.objects.order_by("code")
+        return communes.prefetch_related(
+            models.Prefetch("postal_codes", queryset=ordered_postcodes)
+        ).order_by(models.F("population").desc(nulls_last=True), "name", "code")
+
+    def for_postcode(self, code: str, town: str | None = None) -> "CommuneQuerySet":
+        """The communes a postcode serves, narrowed to those named ``town`` when given.
+
+        ``town`` matches the commune's name, a former commune merged into it, La Poste's
+        libellé d'acheminement or a place of its ligne 5, forgiving case, accents,
+        hyphens, "ST"/"SAINT", "CEDEX" and typos (``places.match_places``).
+        """
+        postcode = normalize_postcode(code)
+        if postcode is None:
+            return self.none()
+        served = self.filter(postal_codes__code=postcode)
+        if not town or not place_key(town):
+            return served
+        names: dict[str, set[str]] = defaultdict(set)
+        rows = PostalCode.objects.filter(code=postcode).values_list(
+            "commune_id", "commune__name", "search_names"
+        )
+        for commune_code, commune_name, search_names in rows:
+            names[commune_code].update([commune_name, *search_names.split("|")])
+        return served.filter(code__in=match_places(town, names))
+
+    def resolve(self, postcode: str | None, town: str | None = None) -> "Commune | None":
+        """The one commune a postcode and town designate, or None when unclear.
+
+        A postcode with no commune (a CEDEX code, a typo) falls back to the town's exact
+        name within the postcode's département; no postcode, to the exact name in France.
+        A town that contradicts a known postcode gives None rather than a guess.
+        """
+        normalized = normalize_postcode(postcode)
+        if normalized and PostalCode.objects.filter(code=normalized).exists():
+            found = list(self.for_postcode(normalized, town)[:2])
+            return found[0] if len(found) == 1 else None
+        key = place_key(town or "")
+        if not key:
+            return None
+        named = self.filter(search_name=key)
+        if normalized:
+            named = named.filter(departement_id__in=departements_for_postcode(normalized))
+        found = list(named[:2])
+        return found[0] if len(found) == 1 else None
 
 
 class Commune(models.Model):
@@ -102,6 +178,10 @@ class PostalCode(models.Model):
     code = models.CharField(_("code postal"), max_length=5, db_index=True)
     commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="postal_codes")
     place_name = models.CharField(_("libellé d'acheminement"), max_length=100, blank=True)
+    # Every name La Poste files under this postcode for the commune (a former commune's,
+    # the libellé d'acheminement, ligne 5 places), folded and "|"-separated: town matching
+    # reads them so that an old address still finds its commune.
+    search_names = models.TextField(blank=True, editable=False)
 
     class Meta:
         verbose_name = _("code postal")
@@ -111,3 +191,8 @@ class PostalCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.commune.name}"
+
+
+def resolve_commune(postcode: str | None, town: str | None = None) -> Commune | None:
+    """The one commune a postcode and town designate, or None (see ``CommuneQuerySet.resolve``)."""
+    return Commune.objects.resolve(postcode, town)

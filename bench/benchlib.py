@@ -1,0 +1,41 @@
+"""What every benchmark shares: a throwaway database and the output contract.
+
+Each script prints, as its last line, one JSON object with at least ``job``, ``size`` and
+``seconds`` (see DEVELOPERS.md). Benchmarks build their own database under a temporary
+directory (or DATABASE_URL when given) so they never touch var/.
+"""
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def setup_django(tag: str) -> Path:
+    """Point Django at a fresh SQLite file (unless DATABASE_URL is set) and set it up."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"campagne-bench-{tag}-"))
+    os.environ.setdefault("CAMPAGNE_VAR_DIR", str(workdir))
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campagne.settings")
+    os.environ.setdefault("EMAIL_URL", "locmem://")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return workdir
+
+
+def emit(result: dict[str, Any]) -> None:
+    """Print the result line (last line of stdout)."""
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+def log(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()

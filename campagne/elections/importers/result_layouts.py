@@ -1,0 +1,753 @@
+"""The layouts of per-station result files, recognised from their first line.
+
+Each layout turns a chunk of rows (polars strings named by position, see ``source``) into
+two normalised frames:
+
+- stations: ``election`` (a key, see ``ElectionKey``), ``line``, ``dep`` and ``commune``
+  (as written), ``number`` (station number as written), ``circo``, ``circo_name``,
+  ``contest``, the counts ``inscrits abstentions votants blancs nuls exprimes`` (Int64, null
+  when absent), and ``polygon``/``latitude``/``longitude`` (Paris' file only);
+- candidates: ``election``, ``line``, ``dep``, ``commune``, ``number``, ``contest``,
+  ``panneau``, ``nuance``, ``sex``, ``last_name``, ``first_name``, ``list_short_label``,
+  ``list_label``, ``voix``.
+
+Wide layouts (one line per station, candidate blocks repeated to the right) locate their
+blocks by position and stride: the first block's names give the stride and where each
+field sits in a block; later blocks are read at ``start + k × stride`` whatever their
+names (the Ministry leaves them unnamed, pandas renames them ``Unnamed: 27`` or
+``Voix.1``), and a line has as many blocks as it has fields.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import polars as pl
+from django.utils.translation import gettext as _
+
+from campagne.elections.importers.headers import base, find, index_columns, is_unnamed, norm
+from campagne.elections.importers.source import Chunk, Table, column
+from campagne.elections.models import ElectionKind
+from campagne.lib.import_registry import ImportFileError
+
+COUNTS = ("inscrits", "abstentions", "votants", "blancs", "nuls", "exprimes")
+STATION_COLUMNS = (
+    "election",
+    "line",
+    "dep",
+    "commune",
+    "number",
+    "circo",
+    "circo_name",
+    "contest",
+    *COUNTS,
+    "polygon",
+    "latitude",
+    "longitude",
+)
+CANDIDATE_TEXT = (
+    "nuance",
+    "sex",
+    "last_name",
+    "first_name",
+    "list_short_label",
+    "list_label",
+)
+CANDIDATE_COLUMNS = (
+    "election",
+    "line",
+    "dep",
+    "commune",
+    "number",
+    "contest",
+    "panneau",
+    *CANDIDATE_TEXT,
+    "voix",
+)
+STATION_SCHEMA = {
+    **{name: pl.String for name in STATION_COLUMNS},
+    "line": pl.Int64,
+    **{name: pl.Int64 for name in COUNTS},
+    "latitude": pl.Float64,
+    "longitude": pl.Float64,
+}
+CANDIDATE_SCHEMA = {
+    **{name: pl.String for name in CANDIDATE_COLUMNS},
+    "line": pl.Int64,
+    "panneau": pl.Int64,
+    "voix": pl.Int64,
+}
+
+# Folded names of the fixed columns, per field.
+DEP = {"code du departement", "code departement", "code dpt", "code departement bv"}
+COMMUNE = {"code de la commune", "code commune", "code insee"}
+STATION = {
+    "code du b vote",
+    "code b vote",
+    "code bv",
+    "code du bureau de vote",
+    "code bureau de vote",
+}
+LOCATION = {"code localisation"}
+CIRCO = {"code de la circonscription", "code circonscription"}
+CIRCO_NAME = {"libelle de la circonscription", "libelle circonscription"}
+CANTON = {"code du canton", "code canton"}
+COUNT_NAMES = {
+    "inscrits": {"inscrits"},
+    "abstentions": {"abstentions"},
+    "votants": {"votants"},
+    "blancs": {"blancs"},
+    "nuls": {"nuls"},
+    "blancs_nuls": {"blancs et nuls"},
+    "exprimes": {"exprimes"},
+}
+# Folded names of a candidate block's fields (2024 files number them: "Voix 3").
+BLOCK_FIELDS = {
+    "panneau": {
+        "npanneau",
+        "n pan",
+        "n panneau",
+        "numero de panneau",
+        "numero panneau",
+        "no panneau",
+        "nliste",
+        "n liste",
+        "n depot",
+    },
+    "nuance": {"nuance", "code nuance", "nuance candidat", "nuance liste", "code nuance liste"},
+    "sex": {"sexe", "sexe candidat"},
+    "last_name": {"nom", "nom candidat", "binome", "nom tete de liste", "nom du candidat"},
+    "first_name": {"prenom", "prenom candidat", "prenom tete de liste"},
+    "list_short_label": {"liste", "libelle abrege liste", "libelle abrege de liste"},
+    "list_label": {"libelle etendu liste", "libelle de liste", "libelle liste"},
+    "voix": {"voix"},
+}
+_BLOCK_NAMES = set().union(*BLOCK_FIELDS.values())
+_DIGITS = r"^\s*\d+\s*$"
+
+
+@dataclass(frozen=True)
+class ElectionKey:
+    """An election as a file names it; ``None`` parts come from the command's options."""
+
+    kind: str | None = None
+    year: int | None = None
+    round: int | None = None
+    date: str | None = None
+
+    def encode(self) -> str:
+        return "|".join("" if part is None else str(part) for part in self.astuple())
+
+    def astuple(self) -> tuple[str | None, int | None, int | None, str | None]:
+        return (self.kind, self.year, self.round, self.date)
+
+    @classmethod
+    def decode(cls, text: str) -> ElectionKey:
+        kind, year, round_, date = (text.split("|") + ["", "", "", ""])[:4]
+        return cls(
+            kind=kind or None,
+            year=int(year) if year else None,
+            round=int(round_) if round_ else None,
+            date=date or None,
+        )
+
+
+def _int(expr: pl.Expr) -> pl.Expr:
+    """A count as an integer: blanks and thousands spaces removed, "12,0" accepted."""
+    cleaned = expr.str.replace_all(r"[\s\u00a0\u202f]", "").str.replace(r"[,.]0+$", "")
+    return cleaned.cast(pl.Int64, strict=False)
+
+
+def _text(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars().fill_null("")
+
+
+def _col(index: int | None, width: int) -> pl.Expr:
+    if index is None or index >= width:
+        return pl.lit(None, dtype=pl.String)
+    return pl.col(column(index))
+
+
+def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+IDENTITY = ("contest", "panneau", *CANDIDATE_TEXT)
+VOTE_COLUMNS = ("election", "line", "dep", "commune", "number", "identity", "panneau", "voix")
+IDENTITY_COLUMNS = ("election", "identity", *IDENTITY)
+# Any fixed seed: equal identities hash equal within a run, which is all that is needed.
+_SEED = 4
+
+
+@dataclass
+class Parsed:
+    """A chunk, normalised: station rows, vote rows, and the candidates they refer to.
+
+    Votes name their candidate by ``identity``, a hash of its columns (``IDENTITY``), so
+    that 828,000 vote rows do not carry eight text columns each; ``identities`` has one
+    row per identity with the text.
+    """
+
+    stations: pl.DataFrame
+    votes: pl.DataFrame
+    identities: pl.DataFrame
+
+    @classmethod
+    def from_long(cls, stations: pl.DataFrame, candidates: pl.DataFrame) -> Parsed:
+        """From a frame with one row per candidate and station (``CANDIDATE_COLUMNS``)."""
+        votes, identities = split_identities(candidates)
+        return cls(stations, votes, identities)
+
+
+def split_identities(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    hashed = candidates.with_columns(pl.struct(IDENTITY).hash(seed=_SEED).alias("identity"))
+    return (
+        hashed.select(VOTE_COLUMNS),
+        hashed.select(IDENTITY_COLUMNS).unique("identity", maintain_order=True),
+    )
+
+
+class ResultLayout:
+    """A recognised layout: turns chunks into normalised frames."""
+
+    name: ClassVar[str] = ""
+    has_header: ClassVar[bool] = True
+    # What the layout says about the election, when the file does not name it per row.
+    kind_hint: str | None = None
+    year_hint: int | None = None
+    # True when the file carries candidates only (data.gouv's candidats_results).
+    candidates_only: ClassVar[bool] = False
+    stations_only: ClassVar[bool] = False
+
+    def parse(self, chunk: Chunk) -> Parsed:
+        raise NotImplementedError
+
+    @staticmethod
+    def _lines(chunk: Chunk) -> pl.Expr:
+        return pl.int_range(0, pl.len(), dtype=pl.Int64) + chunk.first_line
+
+
+@dataclass
+class WideLayout(ResultLayout):
+    """The Ministry's per-station files (2017–2024, municipales 2020) and their re-exports."""
+
+    name: ClassVar[str] = "wide"
+    dep: int | None = None
+    commune: int | None = None
+    station: int | None = None
+    location: int | None = None
+    circo: int | None = None
+    circo_name: int | None = None
+    canton: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    block_start: int = 0
+    stride: int = 1
+    # Where the blocks end when the header names columns after them (a re-export's extra
+    # columns); None: to the end of each line.
+    block_end: int | None = None
+    offsets: dict[str, int] = field(default_factory=dict)
+    commune_is_full: bool = False
+    kind_hint: str | None = None
+    year_hint: int | None = None
+
+    def parse(self, chunk: Chunk) -> Parsed:
+        frame = chunk.frame
+        width = frame.width
+        count_exprs = {
+            name: _int(_col(self.counts.get(name), width)).alias(name) for name in COUNTS
+        }
+        if "abstentions" not in self.counts:
+            count_exprs["abstentions"] = (
+                _int(_col(self.counts["inscrits"], width))
+                - _int(_col(self.counts["votants"], width))
+            ).alias("abstentions")
+        dep = _col(self.dep, width).str.strip_chars()
+        commune = _col(self.commune, width).str.strip_chars()
+        number = _col(self.station, width).str.strip_chars()
+        if self.location is not None and self.station is None:
+            # "01001_0001"-style localisation code: commune and number in one field.
+            location = _col(self.location, width).str.strip_chars()
+            commune = location.str.extract(r"^(.*)_[^_]*$")
+            number = location.str.extract(r"_([^_]*)$")
+        circo = _col(self.circo, width).str.strip_chars()
+        contest = pl.lit("")
+        if self.kind_hint == ElectionKind.LEGISLATIVES and self.circo is not None:
+            contest = pl.concat_str([dep, pl.lit("-"), circo.str.zfill(2)])
+        elif self.canton is not None:
+            contest = pl.concat_str([dep, pl.lit("-"), _col(self.canton, width).str.strip_chars()])
+        elif self.kind_hint == ElectionKind.MUNICIPALES:
+            contest = pl.concat_str([dep, pl.lit("-"), commune])
+        stations = frame.select(
+            pl.lit("").alias("election"),
+            self._lines(chunk).alias("line"),
+            dep.alias("dep"),
+            commune.alias("commune"),
+            number.alias("number"),
+            circo.alias("circo"),
+            _col(self.circo_name, width).str.strip_chars().alias("circo_name"),
+            contest.fill_null("").alias("contest"),
+            *count_exprs.values(),
+            pl.lit(None, dtype=pl.String).alias("polygon"),
+            pl.lit(None, dtype=pl.Float64).alias("latitude"),
+            pl.lit(None, dtype=pl.Float64).alias("longitude"),
+        )
+        votes, identities = self._blocks(frame, chunk, contest, width)
+        return Parsed(stations, votes, identities)
+
+    def _end(self, width: int) -> int:
+        return width if self.block_end is None else min(width, self.block_end)
+
+    def _blocks(
+        self, frame: pl.DataFrame, chunk: Chunk, contest: pl.Expr, width: int
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Votes and identities, block by block (each block is one candidate per line)."""
+        votes = []
+        identities = []
+        end = self._end(width)
+        for start in range(self.block_start, end, self.stride):
+
+            def at(name: str, start: int = start) -> pl.Expr:
+                offset = self.offsets.get(name)
+                return _col(None if offset is None else start + offset, end)
+
+            present = at("voix").str.strip_chars().fill_null("").ne("") | at(
+                "panneau"
+            ).str.strip_chars().fill_null("").ne("")
+            block = (
+                frame.with_columns((self._lines(chunk)).alias("__line"))
+                .filter(present)
+                .select(
+                    pl.lit("").alias("election"),
+                    pl.col("__line").alias("line"),
+                    pl.lit(None, dtype=pl.String).alias("dep"),
+                    pl.lit(None, dtype=pl.String).alias("commune"),
+                    pl.lit(None, dtype=pl.String).alias("number"),
+                    contest.fill_null("").alias("contest"),
+                    _int(at("panneau")).alias("panneau"),
+                    *[_text(at(name)).alias(name) for name in CANDIDATE_TEXT],
+                    _int(at("voix")).alias("voix"),
+                )
+            )
+            block_votes, block_identities = split_identities(block)
+            votes.append(block_votes)
+            identities.append(block_identities)
+        if not votes:
+            empty = _empty(CANDIDATE_SCHEMA)
+            return split_identities(empty)
+        return (
+            pl.concat(votes),
+            pl.concat(identities).unique("identity", maintain_order=True),
+        )
+
+    @classmethod
+    def detect(cls, header: list[str]) -> WideLayout | None:
+        skip = index_columns(header)
+        folded = [norm(name) for name in header]
+        counts = {}
+        for name, names in COUNT_NAMES.items():
+            position = find(header, names, skip)
+            if position is not None:
+                counts[name] = position
+        station = find(header, STATION, skip)
+        location = find(header, LOCATION, skip)
+        if not {"inscrits", "votants", "exprimes"} <= counts.keys():
+            return None
+        if station is None and location is None:
+            return None
+        fixed_end = max(counts.values())
+        block_start = next(
+            (i for i in range(fixed_end + 1, len(header)) if base(header[i]) in _BLOCK_NAMES),
+            None,
+        )
+        if block_start is None:
+            return None
+        stride, offsets = _first_block(header, block_start)
+        if "voix" not in offsets:
+            return None
+        block_end = _blocks_end(header, block_start, stride)
+        commune = find(header, COMMUNE, skip)
+        layout = cls(
+            dep=find(header, DEP, skip),
+            commune=commune,
+            station=station,
+            location=location,
+            circo=find(header, CIRCO, skip),
+            circo_name=find(header, CIRCO_NAME, skip),
+            canton=find(header, CANTON, skip),
+            counts=counts,
+            block_start=block_start,
+            stride=stride,
+            block_end=block_end,
+            offsets=offsets,
+        )
+        numbered = bool(re.search(r"\d$", folded[block_start]))
+        layout.kind_hint = _kind_hint(layout, header, numbered)
+        if folded[station or 0] == "code b vote" and "list_short_label" in offsets:
+            layout.year_hint = 2020  # municipales 2020 is the one file with "Code B.Vote"
+        return layout
+
+
+def _first_block(header: list[str], start: int) -> tuple[int, dict[str, int]]:
+    """The stride of the candidate blocks and each field's offset, from the first block."""
+    seen: set[str] = set()
+    offsets: dict[str, int] = {}
+    position = start
+    while position < len(header):
+        name = base(header[position])
+        if is_unnamed(header[position]) or name in seen:
+            break
+        seen.add(name)
+        for field_name, names in BLOCK_FIELDS.items():
+            if name in names and field_name not in offsets:
+                offsets[field_name] = position - start
+        position += 1
+    return max(position - start, 1), offsets
+
+
+def _blocks_end(header: list[str], start: int, stride: int) -> int | None:
+    """The first column after the blocks that the header names as something else.
+
+    Later blocks are unnamed, renamed by a tool, or named like the first (2024 numbers
+    them); a named column that is none of these ends the blocks.
+    """
+    names = {base(name) for name in header[start : start + stride]}
+    for position in range(start + stride, len(header)):
+        name = header[position]
+        if is_unnamed(name) or base(name) in names:
+            continue
+        # The start of the block this column would belong to.
+        return start + (position - start) // stride * stride
+    return None
+
+
+def _kind_hint(layout: WideLayout, header: list[str], numbered: bool) -> str | None:
+    block = {base(name) for name in header[layout.block_start : layout.block_start + layout.stride]}
+    if layout.canton is not None or "binome" in block:
+        return ElectionKind.DEPARTEMENTALES
+    if "code nuance" in block and "liste" in block:
+        return ElectionKind.MUNICIPALES
+    if block & {"nuance liste", "libelle de liste", "libelle abrege de liste", "nliste"}:
+        return ElectionKind.EUROPEENNES
+    if block & {"nuance", "nuance candidat"}:
+        return ElectionKind.LEGISLATIVES
+    if layout.circo is not None and "prenom" in block and not numbered:
+        return ElectionKind.PRESIDENTIELLE
+    return None
+
+
+class HeaderlessLayout(ResultLayout):
+    """2012/2014 files: no header, one line per candidate, both rounds in one file.
+
+    ``N° tour;Code département;Code commune;Nom commune;N° circo;N° canton;N° BV;Inscrits;
+    Votants;Exprimés;N° dépôt;Nom;Prénom;Code nuance;Voix``
+    """
+
+    name: ClassVar[str] = "2012"
+    has_header: ClassVar[bool] = False
+
+    def parse(self, chunk: Chunk) -> Parsed:
+        frame = chunk.frame
+        width = frame.width
+        dep = _col(1, width).str.strip_chars()
+        circo = _col(4, width).str.strip_chars()
+        round_ = _col(0, width).str.strip_chars().fill_null("")
+        keyed = frame.select(
+            pl.concat_str([pl.lit("||"), round_, pl.lit("|")]).alias("election"),
+            self._lines(chunk).alias("line"),
+            dep.alias("dep"),
+            _col(2, width).str.strip_chars().alias("commune"),
+            _col(6, width).str.strip_chars().alias("number"),
+            circo.alias("circo"),
+            pl.lit(None, dtype=pl.String).alias("circo_name"),
+            pl.when(circo.fill_null("").ne(""))
+            .then(pl.concat_str([dep, pl.lit("-"), circo.str.zfill(2)]))
+            .otherwise(pl.lit(""))
+            .alias("contest"),
+            _int(_col(7, width)).alias("inscrits"),
+            (_int(_col(7, width)) - _int(_col(8, width))).alias("abstentions"),
+            _int(_col(8, width)).alias("votants"),
+            pl.lit(None, dtype=pl.Int64).alias("blancs"),
+            pl.lit(None, dtype=pl.Int64).alias("nuls"),
+            _int(_col(9, width)).alias("exprimes"),
+            pl.lit(None, dtype=pl.String).alias("polygon"),
+            pl.lit(None, dtype=pl.Float64).alias("latitude"),
+            pl.lit(None, dtype=pl.Float64).alias("longitude"),
+            _int(_col(10, width)).alias("panneau"),
+            _text(_col(13, width)).alias("nuance"),
+            pl.lit("").alias("sex"),
+            _text(_col(11, width)).alias("last_name"),
+            _text(_col(12, width)).alias("first_name"),
+            pl.lit("").alias("list_short_label"),
+            pl.lit("").alias("list_label"),
+            _int(_col(14, width)).alias("voix"),
+        )
+        return Parsed.from_long(keyed.select(STATION_COLUMNS), keyed.select(CANDIDATE_COLUMNS))
+
+    @classmethod
+    def detect(cls, table: Table) -> HeaderlessLayout | None:
+        first = table.header
+        if len(first) < 15 or first[0].strip() not in ("1", "2"):
+            return None
+        if not all(re.match(_DIGITS, first[i] or "") for i in (7, 8, 9, 14)):
+            return None
+        return cls()
+
+
+_DATAGOUV_KINDS = {
+    "pres": ElectionKind.PRESIDENTIELLE,
+    "legi": ElectionKind.LEGISLATIVES,
+    "euro": ElectionKind.EUROPEENNES,
+    "muni": ElectionKind.MUNICIPALES,
+    "dpmt": ElectionKind.DEPARTEMENTALES,
+    "depa": ElectionKind.DEPARTEMENTALES,
+    "cant": ElectionKind.DEPARTEMENTALES,
+    "regi": ElectionKind.REGIONALES,
+    "reg": ElectionKind.REGIONALES,
+}
+
+
+def datagouv_election(expr: pl.Expr) -> pl.Expr:
+    """``"2022_pres_t1"`` → the election key ``"presidentielle|2022|1|"``."""
+    year = expr.str.extract(r"^(\d{4})")
+    kind = expr.str.extract(r"^\d{4}_([a-z]+)").replace_strict(
+        _DATAGOUV_KINDS, default="", return_dtype=pl.String
+    )
+    round_ = expr.str.extract(r"_t(\d)$")
+    return pl.concat_str(
+        [kind.fill_null(""), year.fill_null(""), round_.fill_null(""), pl.lit("")], separator="|"
+    )
+
+
+@dataclass
+class DataGouvLayout(ResultLayout):
+    """data.gouv's aggregated long files: ``general_results`` or ``candidats_results``."""
+
+    name: ClassVar[str] = "datagouv"
+    positions: dict[str, int] = field(default_factory=dict)
+    candidates_file: bool = False
+
+    @property
+    def candidates_only(self) -> bool:  # type: ignore[override]
+        return self.candidates_file
+
+    @property
+    def stations_only(self) -> bool:  # type: ignore[override]
+        return not self.candidates_file
+
+    def parse(self, chunk: Chunk) -> Parsed:
+        frame = chunk.frame
+        width = frame.width
+
+        def at(name: str) -> pl.Expr:
+            return _col(self.positions.get(name), width).str.strip_chars()
+
+        key = at("id brut miom")
+        dep = at("code departement")
+        commune = pl.coalesce(at("code commune"), key.str.extract(r"^(.*)_[^_]*$"))
+        number = pl.coalesce(at("code bv"), key.str.extract(r"_([^_]*)$"))
+        circo = at("code circonscription")
+        election = datagouv_election(at("id election"))
+        common = [
+            election.alias("election"),
+            self._lines(chunk).alias("line"),
+            dep.alias("dep"),
+            commune.alias("commune"),
+            number.alias("number"),
+        ]
+        contest = (
+            pl.when(at("id election").str.contains("_legi_") & circo.fill_null("").ne(""))
+            .then(pl.concat_str([dep, pl.lit("-"), circo.str.zfill(2)]))
+            .when(at("id election").str.contains("_muni_"))
+            .then(pl.concat_str([dep, pl.lit("-"), commune]))
+            .otherwise(pl.lit(""))
+            .fill_null("")
+        )
+        if self.candidates_file:
+            candidates = frame.select(
+                *common,
+                contest.alias("contest"),
+                _int(at("no panneau")).alias("panneau"),
+                _text(at("nuance")).alias("nuance"),
+                _text(at("sexe")).alias("sex"),
+                _text(pl.coalesce(at("nom"), at("binome"), at("nom tete liste"))).alias(
+                    "last_name"
+                ),
+                _text(at("prenom")).alias("first_name"),
+                _text(at("libelle abrege liste")).alias("list_short_label"),
+                _text(at("libelle etendu liste")).alias("list_label"),
+                _int(at("voix")).alias("voix"),
+            )
+            return Parsed.from_long(_empty(STATION_SCHEMA), candidates.select(CANDIDATE_COLUMNS))
+        stations = frame.select(
+            *common,
+            circo.alias("circo"),
+            at("libelle circonscription").alias("circo_name"),
+            contest.alias("contest"),
+            *[_int(at(name)).alias(name) for name in COUNTS],
+            pl.lit(None, dtype=pl.String).alias("polygon"),
+            pl.lit(None, dtype=pl.Float64).alias("latitude"),
+            pl.lit(None, dtype=pl.Float64).alias("longitude"),
+        )
+        return Parsed.from_long(stations.select(STATION_COLUMNS), _empty(CANDIDATE_SCHEMA))
+
+    @classmethod
+    def detect(cls, header: list[str]) -> DataGouvLayout | None:
+        folded = [norm(name) for name in header]
+        if "id election" not in folded or "id brut miom" not in folded:
+            return None
+        positions: dict[str, int] = {}
+        for position, name in enumerate(folded):
+            positions.setdefault(name, position)
+        if "voix" in positions:
+            return cls(positions=positions, candidates_file=True)
+        if {"inscrits", "votants", "exprimes"} <= positions.keys():
+            return cls(positions=positions, candidates_file=False)
+        return None
+
+
+_PARIS_KINDS = {
+    "presidentielle": ElectionKind.PRESIDENTIELLE,
+    "legislatives": ElectionKind.LEGISLATIVES,
+    "europeennes": ElectionKind.EUROPEENNES,
+    "municipales": ElectionKind.MUNICIPALES,
+    "departementales": ElectionKind.DEPARTEMENTALES,
+    "regionales": ElectionKind.REGIONALES,
+}
+_PARIS_FIXED = {
+    "id bvote",
+    "scrutin",
+    "annee",
+    "tour",
+    "date",
+    "num circ",
+    "num quartier",
+    "num arrond",
+    "num bureau",
+    "nb procu",
+    "nb inscr",
+    "nb emarg",
+    "nb votant",
+    "nb bl",
+    "nb nul",
+    "nb exprim",
+    "nb blnul",
+}
+
+
+@dataclass
+class ParisLayout(ResultLayout):
+    """Paris open data: one column per candidate ("NOM Prénom"), the station's polygon."""
+
+    name: ClassVar[str] = "paris"
+    positions: dict[str, int] = field(default_factory=dict)
+    candidates: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def parse(self, chunk: Chunk) -> Parsed:
+        frame = chunk.frame
+        width = frame.width
+
+        def at(name: str) -> pl.Expr:
+            return _col(self.positions.get(name), width).str.strip_chars()
+
+        kind = (
+            at("scrutin")
+            .map_elements(lambda text: _PARIS_KINDS.get(norm(text).split(" ")[0], ""), pl.String)
+            .fill_null("")
+        )
+        election = pl.concat_str(
+            [kind, at("annee").fill_null(""), at("tour").fill_null(""), at("date").fill_null("")],
+            separator="|",
+        )
+        ident = at("id bvote")
+        arrondissement = ident.str.extract(r"^(\d+)-").str.zfill(2)
+        point = at("geo point 2d").str.extract_all(r"-?\d+(?:\.\d+)?")
+        keyed = frame.select(
+            election.alias("election"),
+            self._lines(chunk).alias("line"),
+            pl.lit("75").alias("dep"),
+            pl.concat_str([pl.lit("751"), arrondissement]).alias("commune"),
+            ident.str.extract(r"-(\w+)$").alias("number"),
+            at("num circ").alias("circo"),
+            pl.lit(None, dtype=pl.String).alias("circo_name"),
+            pl.lit("").alias("contest"),
+            _int(at("nb inscr")).alias("inscrits"),
+            (_int(at("nb inscr")) - _int(at("nb votant"))).alias("abstentions"),
+            _int(at("nb votant")).alias("votants"),
+            _int(at("nb bl")).alias("blancs"),
+            _int(at("nb nul")).alias("nuls"),
+            _int(at("nb exprim")).alias("exprimes"),
+            at("geo shape").alias("polygon"),
+            point.list.get(0, null_on_oob=True).cast(pl.Float64, strict=False).alias("latitude"),
+            point.list.get(1, null_on_oob=True).cast(pl.Float64, strict=False).alias("longitude"),
+            *[
+                _int(_col(position, width)).alias(f"v{position}")
+                for position, _last, _first in self.candidates
+            ],
+        )
+        blocks = [
+            keyed.select(
+                "election",
+                "line",
+                "dep",
+                "commune",
+                "number",
+                "contest",
+                pl.lit(panneau, dtype=pl.Int64).alias("panneau"),
+                pl.lit("").alias("nuance"),
+                pl.lit("").alias("sex"),
+                pl.lit(last).alias("last_name"),
+                pl.lit(first).alias("first_name"),
+                pl.lit("").alias("list_short_label"),
+                pl.lit("").alias("list_label"),
+                pl.col(f"v{position}").alias("voix"),
+            )
+            for panneau, (position, last, first) in enumerate(self.candidates, start=1)
+        ]
+        candidates = pl.concat(blocks) if blocks else _empty(CANDIDATE_SCHEMA)
+        return Parsed.from_long(keyed.select(STATION_COLUMNS), candidates.select(CANDIDATE_COLUMNS))
+
+    @classmethod
+    def detect(cls, header: list[str]) -> ParisLayout | None:
+        folded = [norm(name).replace("_", " ") for name in header]
+        if "id bvote" not in folded or "nb inscr" not in folded:
+            return None
+        positions: dict[str, int] = {}
+        for position, name in enumerate(folded):
+            positions.setdefault(name, position)
+        candidates = []
+        for position, name in enumerate(header):
+            if folded[position] in _PARIS_FIXED or folded[position].startswith("geo "):
+                continue
+            if is_unnamed(name):
+                continue
+            candidates.append((position, *_split_name(name)))
+        return cls(positions=positions, candidates=candidates)
+
+
+def _split_name(text: str) -> tuple[str, str]:
+    """``"MÉLENCHON Jean-Luc"`` → ("MÉLENCHON", "Jean-Luc"): capitals are the last name."""
+    words = text.strip().split()
+    last = [w for w in words if w.upper() == w and any(c.isalpha() for c in w)]
+    first = [w for w in words if w not in last]
+    return " ".join(last) or text.strip(), " ".join(first)
+
+
+def detect(table: Table) -> ResultLayout:
+    """The layout of ``table``, or ImportFileError saying why none fits."""
+    header = table.header
+    for detector in (DataGouvLayout.detect, ParisLayout.detect, WideLayout.detect):
+        layout = detector(header)
+        if layout is not None:
+            return layout
+    headerless = HeaderlessLayout.detect(table)
+    if headerless is not None:
+        return headerless
+    raise ImportFileError(
+        _(
+            "Fichier de résultats non reconnu : ni fichier du ministère (par bureau de vote), "
+            "ni fichier data.gouv, ni export Paris Data (première ligne : « %(line)s »)."
+        )
+        % {"line": ";".join(header[:6])[:120]}
+    )

@@ -1,0 +1,3 @@
+def test_vendor(db):
+    from django.db import connection
+    print("VENDOR", connection.vendor)
