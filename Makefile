@@ -39,7 +39,8 @@ $(INSTALLED): requirements.lock pyproject.toml | $(BIN)/python
 install: $(INSTALLED)
 
 demo: $(INSTALLED)
-	DEBUG=1 CAMPAGNE_DEMO=1 $(BIN)/campagne rundemo --port $(PORT)
+	@# exec: the signals make passes on (SIGTERM) reach rundemo, not an idle shell.
+	DEBUG=1 CAMPAGNE_DEMO=1 exec $(BIN)/campagne rundemo --port $(PORT)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

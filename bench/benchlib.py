@@ -21,6 +21,7 @@ def setup_django(tag: str) -> Path:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campagne.settings")
     os.environ.setdefault("EMAIL_URL", "locmem://")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     import django
 
     django.setup()

@@ -197,8 +197,9 @@ def run_import(path: Path, workdir: Path) -> tuple[float, float, str, str]:
     if child.returncode != 0:
         log(child.stderr)
         raise SystemExit(f"import failed with status {child.returncode}")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, peak_kb / 1024, child.stdout.strip().splitlines()[-1], child.stderr
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    log(f"child CPU time: {usage.ru_utime + usage.ru_stime:.1f} s")
+    return seconds, usage.ru_maxrss / 1024, child.stdout.strip().splitlines()[-1], child.stderr
 
 
 def sqlite_baseline() -> float:

@@ -19,6 +19,8 @@ Set DATABASE_URL to run on PostgreSQL instead of a throwaway SQLite file.
 """
 
 import argparse
+import atexit
+import shutil
 import statistics
 import sys
 import time
@@ -96,24 +98,31 @@ def fill_tags_and_consents() -> None:
     log(f"tags and consents in {time.perf_counter() - started:.1f}s")
 
 
-def median_time(run, repeats: int) -> tuple[float, object]:
-    run()  # warm the cache
-    timings = []
-    result = None
+def median_times(runs: dict, repeats: int) -> dict[str, tuple[float, object]]:
+    """Median time and result of each of ``runs``, taken in turns.
+
+    Interleaved rather than one after the other, so that a burst of load on the machine
+    (shared with other jobs) slows every measure alike and the ratio stays fair.
+    """
+    timings: dict[str, list[float]] = {name: [] for name in runs}
+    results: dict[str, object] = {name: run() for name, run in runs.items()}  # warm up
     for _ in range(repeats):
-        started = time.perf_counter()
-        result = run()
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings), result
+        for name, run in runs.items():
+            started = time.perf_counter()
+            results[name] = run()
+            timings[name].append(time.perf_counter() - started)
+    return {name: (statistics.median(timings[name]), results[name]) for name in runs}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
 
-    setup_django("segment-count")
+    workdir = setup_django("segment-count")
+    # A million people make a 600 MB SQLite file there: never leave it behind.
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
     from people_list import fill
 
     fill(args.people)
@@ -152,18 +161,24 @@ def main() -> None:
         )
         log("plan of segment.members():\n  " + "\n  ".join(str(row) for row in cursor.fetchall()))
 
-    seconds, count = median_time(count_as(admin), args.repeats)
-    baseline_seconds, baseline_count = median_time(baseline, args.repeats)
-    assert count == baseline_count, (count, baseline_count)
-    organizer_seconds, organizer_count = median_time(count_as(organizer), args.repeats)
-    preview_seconds, _ = median_time(
-        lambda: list(
-            segment.members(scope_for(admin))
-            .select_related("commune")
-            .prefetch_related("tags")[:20]
-        ),
+    measures = median_times(
+        {
+            "segment": count_as(admin),
+            "baseline": baseline,
+            "organizer": count_as(organizer),
+            "preview": lambda: list(
+                segment.members(scope_for(admin))
+                .select_related("commune")
+                .prefetch_related("tags")[:20]
+            ),
+        },
         args.repeats,
     )
+    seconds, count = measures["segment"]
+    baseline_seconds, baseline_count = measures["baseline"]
+    assert count == baseline_count, (count, baseline_count)
+    organizer_seconds, organizer_count = measures["organizer"]
+    preview_seconds = measures["preview"][0]
     log(
         f"segment.count {seconds * 1000:.1f} ms, raw SQL {baseline_seconds * 1000:.1f} ms, "
         f"{count:,} members; organizer 13: {organizer_seconds * 1000:.1f} ms, "

@@ -154,6 +154,9 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "campagne_cache",
+        # Rate-limit counters live here; Django's default of 300 entries would cull
+        # live counters (and so reset limits) as soon as a few hundred clients are seen.
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
     }
 }
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("campagne.core.urls")),
     path("comptes/", include("campagne.accounts.urls")),
     path("personnes/", include("campagne.people.urls")),
+    path("elections/", include("campagne.elections.urls")),
     path("imports/", include("campagne.imports.urls")),
     path("segments/", include("campagne.segments.urls")),
 ]

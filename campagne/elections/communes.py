@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
+import polars as pl
+
 # Letter codes the Ministry used for overseas départements and collectivities before
 # 2024. "ZX" is Saint-Martin (978) and Saint-Barthélemy (977) together: the commune
 # number tells them apart. "ZZ" (Français de l'étranger) has no INSEE code: kept as is.
@@ -117,6 +119,7 @@ class CommuneResolver:
     communes: dict[str, str] = field(default_factory=dict)  # code → département code
     _resolved: dict[str, str | None] = field(default_factory=dict)
     remapped: dict[str, str] = field(default_factory=dict)
+    _frame: pl.DataFrame | None = None
 
     @classmethod
     def load(cls) -> CommuneResolver:
@@ -139,3 +142,12 @@ class CommuneResolver:
 
     def departement(self, current_code: str | None) -> str | None:
         return self.communes.get(current_code) if current_code else None
+
+    def frame(self) -> pl.DataFrame:
+        """The current communes as a polars frame (``code``, ``departement``), for joins."""
+        if self._frame is None:
+            self._frame = pl.DataFrame(
+                {"code": list(self.communes), "departement": list(self.communes.values())},
+                schema={"code": pl.String, "departement": pl.String},
+            )
+        return self._frame

@@ -33,6 +33,7 @@ from django.db.models import F, FloatField, IntegerField, Q, Value
 from django.db.models.functions import Cast, NullIf
 from django.utils.translation import gettext_lazy as _
 
+from campagne.lib.text import search_key
 from campagne.territory.models import Commune, Departement
 
 
@@ -378,18 +379,21 @@ class CandidateQuerySet(models.QuerySet["Candidate"]):
     def matching(
         self, *, nuances: Iterable[str] = (), names: Iterable[str] = (), lists: Iterable[str] = ()
     ) -> CandidateQuerySet:
-        """Candidates whose nuance, last name or list label (short or long) is given."""
-        condition = Q(pk__in=[])
-        if nuances := [n.strip().upper() for n in nuances if n.strip()]:
-            condition |= Q(nuance__in=nuances)
-        for name in names:
-            if name.strip():
-                condition |= Q(last_name__iexact=name.strip())
-        for label in lists:
-            if label.strip():
-                condition |= Q(list_short_label__iexact=label.strip())
-                condition |= Q(list_label__iexact=label.strip())
-        return self.filter(condition)
+        """Candidates whose nuance, last name or list label (short or long) is given;
+        names and labels compare without case or accents ("melenchon" finds MÉLENCHON)."""
+        wanted_nuances = {n.strip().upper() for n in nuances if n.strip()}
+        wanted_names = {search_key(n) for n in names} - {""}
+        wanted_lists = {search_key(label) for label in lists} - {""}
+        found = [
+            pk
+            for pk, nuance, last_name, short, label in self.values_list(
+                "pk", "nuance", "last_name", "list_short_label", "list_label"
+            )
+            if nuance.upper() in wanted_nuances
+            or search_key(last_name) in wanted_names
+            or {search_key(short), search_key(label)} & wanted_lists
+        ]
+        return self.filter(pk__in=found)
 
 
 class Candidate(models.Model):

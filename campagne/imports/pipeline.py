@@ -115,7 +115,7 @@ def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while rows stream through.
 
     Every row allocates a few containers, so the collector runs every few hundred rows and
-    walks every long-lived object (caches, the seen set) each time it reaches the oldest
+    walks every long-lived object (caches, the touched ids) each time it reaches the oldest
     generation: two thirds of the normalisation time on a large file.
     """
     enabled = gc.isenabled()
@@ -125,6 +125,16 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _previous_consent(previous: tuple[int, bool, Any, str]) -> dict[str, Any]:
+    """A consent row's state as ``set_consent`` logs it in the timeline."""
+    _pk, granted, at, source = previous
+    return {
+        "granted": granted,
+        "at": at.isoformat() if hasattr(at, "isoformat") else str(at),
+        "source": source,
+    }
 
 
 def _kind(value: str) -> str:
@@ -155,6 +165,7 @@ class Slot:
         "first_key",
         "last_key",
         "line",
+        "hit",
     )
 
     def __init__(self, values: dict[str, Any], *, new: bool, in_scope: bool = True) -> None:
@@ -175,12 +186,15 @@ class Slot:
         self.first_key = ""
         self.last_key = ""
         self.line = 0
+        # A row of this chunk landed on it (created it, or was applied to it).
+        self.hit = new
 
 
 class ChunkResult:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.warnings: Counter[str] = Counter()
+        self.touched: list[int | None] = []
 
 
 class ImportRun:
@@ -204,7 +218,9 @@ class ImportRun:
         # Tests raise from here, between the people and the counters of a chunk, to
         # check that a crash leaves no trace of the chunk in progress.
         self.chunk_hook = chunk_hook
-        self.seen: set[str] = set()
+        # People created or matched by an earlier row of this file: a later row landing on
+        # one of them is a duplicate within the file ("merged").
+        self.touched: set[int] = set()
         self.resolver = CommuneResolver()
         self.tag_ids: dict[str, int] = {}
         self.actor_id = batch.owner_id
@@ -251,6 +267,7 @@ class ImportRun:
         start = self.batch.next_row
         if start:
             self._remember_rows(table.rows(), start)
+            gc.collect(1)
         rows = table.rows(start=start)
         number = 0
         while chunk := list(islice(rows, self.chunk_size)):
@@ -270,12 +287,26 @@ class ImportRun:
         return self.batch
 
     def _remember_rows(self, rows: Iterator[tuple[int, list[str]]], count: int) -> None:
-        """A resumed run: the e-mails and phones of rows already imported, for ``merged``."""
+        """A resumed run: the people the rows already imported landed on, for ``merged``."""
         normalizer = self.normalizer
-        for line, cells in islice(rows, count):
-            row = normalizer(line, cells)
-            if not row.errors:
-                self.seen.update(row.values())
+        while count > 0 and (chunk := list(islice(rows, min(self.chunk_size, count)))):
+            count -= len(chunk)
+            values = {
+                value
+                for row in (normalizer(line, cells) for line, cells in chunk)
+                if not row.errors
+                for value in row.values()
+            }
+            emails = [value for value in values if "@" in value]
+            phones = [value for value in values if "@" not in value]
+            for model, field, found in (
+                (Person, "email", emails),
+                (Person, "phone", phones),
+                (PersonEmail, "address", emails),
+                (PersonPhone, "number", phones),
+            ):
+                key = "id" if model is Person else "person"
+                self.touched.update(pk for (pk,) in sql.select_in(model, [key], field, found))
 
     def _run_chunk(self, chunk: list[tuple[int, list[str]]], number: int) -> None:
         expected = self.batch.next_row
@@ -283,15 +314,12 @@ class ImportRun:
             locked = ImportBatch.objects.select_for_update().get(pk=self.batch.pk)
             if locked.next_row != expected or locked.status == ImportBatch.Status.DONE:
                 raise ImportConflict(_("Cet import est déjà traité par un autre processus."))
-            seen_before = set(self.seen)
-            try:
-                result = self._process(chunk)
-                if self.chunk_hook:
-                    self.chunk_hook(number)
-                self._save_counters(locked, len(chunk), result)
-            except BaseException:
-                self.seen = seen_before  # The chunk's rows will be read again.
-                raise
+            result = self._process(chunk)
+            if self.chunk_hook:
+                self.chunk_hook(number)
+            self._save_counters(locked, len(chunk), result)
+        # Only once committed: a failed chunk is read again, from scratch.
+        self.touched.update(result.touched)
         self.batch = locked
 
     def _save_counters(self, locked: ImportBatch, rows: int, result: ChunkResult) -> None:
@@ -328,6 +356,7 @@ class ImportRun:
             result.counts[state.place(row)] += 1
             result.warnings.update(row.warnings)
         state.write()
+        result.touched = [slot.id for slot in (*state.slots, *state.new_slots) if slot.hit]
         rejected = [row for row in rows if row.errors or id(row) in suppressed]
         result.counts["rejected"] = len(rejected)
         self._write_rejected(rejected, suppressed)
@@ -498,16 +527,10 @@ class _ChunkState:
 
     def place(self, row: Row) -> str:
         """Put the row on a person; return the counter it goes to."""
-        seen = self.run.seen
-        seen_before = False
         first_key, last_key = self.key(row.first_name), self.key(row.last_name)
         matched: list[tuple[Slot, str]] = []
         # E-mails and E.164 phones never look alike ("@" / leading "+"): one namespace.
         for value in row.values():
-            if value in seen:
-                seen_before = True
-            else:
-                seen.add(value)
             for slot in self.index.get(value, ()):
                 if all(slot is not other for other, _v in matched):
                     matched.append((slot, value))
@@ -537,12 +560,15 @@ class _ChunkState:
             score.add("out_of_scope", 0)
             self.candidates.append((slot, target, score))
             return "review"
+        # A duplicate within the file: an earlier row already landed on this person.
+        merged = target.hit or target.id in self.run.touched
+        target.hit = True
         self._apply(target, row)
         for other, other_value in compatible[1:]:
             score = Score()
             score.add(_kind(other_value), 90, other_value)
             self.candidates.append((target, other, score))
-        return "merged" if seen_before else "updated"
+        return "merged" if merged else "updated"
 
     def _create(self, row: Row, first_key: str, last_key: str) -> str:
         key = self._likely_key(row.commune, first_key, last_key)
@@ -680,12 +706,21 @@ class _ChunkState:
         origin = run.batch.origin
         ids = sql.reserve_ids(Person, len(self.new_slots))
         people, emails, phones, tags, consents, events = [], [], [], [], [], []
-        created_data = adapt_json({"batch": run.batch.pk, "origin": origin}, None)
+        # The creation event says which consents the person came with; a few distinct
+        # values in a whole file, each serialised once.
+        created_data: dict[tuple[tuple[str, bool], ...], Any] = {}
         for slot, pk in zip(self.new_slots, ids, strict=True):
             slot.id = pk
             values = slot.values
             first, last = slot.first_key, slot.last_key
             granted = any(slot.consent_changes.values())
+            consent_key = tuple(sorted(slot.consent_changes.items()))
+            data = created_data.get(consent_key)
+            if data is None:
+                content: dict[str, Any] = {"batch": run.batch.pk, "origin": origin}
+                if consent_key:
+                    content["consents"] = dict(consent_key)
+                data = created_data[consent_key] = adapt_json(content, None)
             people.append(
                 (
                     pk,
@@ -708,9 +743,7 @@ class _ChunkState:
                     db_now if granted else None,
                 )
             )
-            events.append(
-                (pk, EventKind.IMPORTED, db_now, run.actor_id, run.actor_label, created_data)
-            )
+            events.append((pk, EventKind.IMPORTED, db_now, run.actor_id, run.actor_label, data))
         sql.insert(Person, PERSON_INSERT, people)
         changed = [slot for slot in self.slots if self._changed(slot)]
         self._update_people(changed, db_now)
@@ -737,20 +770,14 @@ class _ChunkState:
                     consents.append((slot.id, channel, granted, db_now, run.source, proof))
                 else:
                     consent_updates.append((granted, db_now, run.source, proof, previous[0]))
+                if slot.new:
+                    continue  # Its creation event already lists its consents.
                 data = {
                     "channel": channel,
                     "granted": granted,
                     "source": run.source,
                     "proof": proof,
-                    "previous": None
-                    if previous is None
-                    else {
-                        "granted": previous[1],
-                        "at": previous[2].isoformat()
-                        if hasattr(previous[2], "isoformat")
-                        else str(previous[2]),
-                        "source": previous[3],
-                    },
+                    "previous": None if previous is None else _previous_consent(previous),
                 }
                 events.append(
                     (

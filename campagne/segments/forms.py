@@ -176,6 +176,7 @@ class SegmentForm(forms.Form):
             self.fields[name].queryset = others  # type: ignore[attr-defined]
         for name in ("tags_any", "tags_all", "tags_none", "regions", "departements"):
             self.fields[name].widget.attrs["size"] = 6
+            self.fields[name].help_text = _("Plusieurs choix : Ctrl (ou Cmd) + clic.")
 
     def clean_communes(self) -> list[str]:
         text = self.cleaned_data["communes"]

@@ -42,7 +42,7 @@ def test_encodings_are_sniffed(tmp_path, encoding, expected):
 def test_latin1_when_cp1252_cannot_decode(tmp_path):
     # 0x81 is undefined in cp1252: only latin-1 reads it.
     path = tmp_path / "f.csv"
-    path.write_bytes("Nom;Courriel\n".encode() + b"Ren\xe9\x81;r@example.org\n")
+    path.write_bytes(b"Nom;Courriel\nRen\xe9\x81;r@example.org\n")
     table = open_table(path)
     assert table.encoding == "latin-1"
     assert rows_of(path) == [["René\x81", "r@example.org"]]
@@ -99,9 +99,7 @@ def test_a_column_with_data_but_no_header_gets_a_name(tmp_path):
 @pytest.mark.parametrize("start", [0, 1])
 def test_a_spreadsheet_index_column_is_dropped(tmp_path, header, start):
     path = tmp_path / "f.csv"
-    lines = [f"{header},Nom,Courriel"] + [
-        f"{start + n},Nom{n},n{n}@example.org" for n in range(5)
-    ]
+    lines = [f"{header},Nom,Courriel"] + [f"{start + n},Nom{n},n{n}@example.org" for n in range(5)]
     path.write_text("\n".join(lines) + "\n")
     table = open_table(path)
     assert table.drop_index_column
@@ -159,16 +157,21 @@ ODS_CONTENT = """<?xml version="1.0" encoding="UTF-8"?>
 </table:table-row>
 <table:table-row>
  <table:table-cell office:value-type="string"><text:p>Jean</text:p></table:table-cell>
- <table:table-cell office:value-type="string"><text:p>Martin</text:p><text:p>dit Jeannot</text:p></table:table-cell>
- <table:table-cell office:value-type="float" office:value="4000"><text:p>4000</text:p></table:table-cell>
+ <table:table-cell office:value-type="string"><text:p>Martin</text:p>
+  <text:p>dit Jeannot</text:p></table:table-cell>
+ <table:table-cell office:value-type="float" office:value="4000">
+  <text:p>4000</text:p></table:table-cell>
 </table:table-row>
 <table:table-row table:number-rows-repeated="2">
- <table:table-cell table:number-columns-repeated="2" office:value-type="string"><text:p>x</text:p></table:table-cell>
+ <table:table-cell table:number-columns-repeated="2" office:value-type="string">
+  <text:p>x</text:p></table:table-cell>
  <table:table-cell/>
 </table:table-row>
-<table:table-row table:number-rows-repeated="1048570"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>
+<table:table-row table:number-rows-repeated="1048570">
+ <table:table-cell table:number-columns-repeated="1024"/></table:table-row>
 </table:table>
-<table:table table:name="Feuille2"><table:table-row><table:table-cell><text:p>autre</text:p></table:table-cell></table:table-row></table:table>
+<table:table table:name="Feuille2"><table:table-row>
+ <table:table-cell><text:p>autre</text:p></table:table-cell></table:table-row></table:table>
 </office:spreadsheet></office:body></office:document-content>"""
 
 
@@ -210,7 +213,9 @@ def test_a_missing_file_says_so(tmp_path):
 
 def test_utf16_bom_is_detected_as_such(tmp_path):
     path = tmp_path / "f.txt"
-    path.write_bytes(codecs.BOM_UTF16_LE + "Nom\tCourriel\nMartin\tm@example.org\n".encode("utf-16-le"))
+    path.write_bytes(
+        codecs.BOM_UTF16_LE + "Nom\tCourriel\nMartin\tm@example.org\n".encode("utf-16-le")
+    )
     table = open_table(path)
     assert (table.encoding, table.delimiter) == ("utf-16", "\t")
     assert rows_of(path) == [["Martin", "m@example.org"]]

@@ -35,3 +35,9 @@ def test_volunteer_gets_no_suggestion(client, volunteer):
     commune("04070")
     client.force_login(volunteer)
     assert client.get(OPTIONS, {"commune": "digne"}).content.decode().strip() == ""
+
+
+def test_anonymous_visitor_gets_no_suggestion(client, db):
+    from tests.people.helpers import assert_sent_to_login
+
+    assert_sent_to_login(client.get(OPTIONS, {"commune": "digne"}))

@@ -215,3 +215,19 @@ def test_read_only_roles_cannot_write_segments(request, persona, make_segment):
     with pytest.raises(PermissionDenied):
         actions.delete_segment(scope=scope, segment=segment)
     assert state() == before
+
+
+def test_nesting_deeper_than_the_limit_is_refused(hq_admin, make_segment):
+    from campagne.segments.models import MAX_DEPTH
+
+    segment = make_segment({"status": ["militant"]})
+    # MAX_DEPTH levels of segments below the last one: allowed.
+    for _ in range(MAX_DEPTH):
+        segment = make_segment({"include_segments": [segment.pk]})
+    before = state()
+    with pytest.raises(ValidationError) as caught:
+        make_segment({"include_segments": [segment.pk]})
+    assert caught.value.message_dict == {
+        "segments": [f"Trop de niveaux de segments imbriqués ({MAX_DEPTH} au plus)."]
+    }
+    assert state() == before

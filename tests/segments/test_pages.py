@@ -4,6 +4,8 @@ import csv
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -63,6 +65,20 @@ def test_hq_lists_every_segment_with_its_owner(client, request, persona, segment
     for name in ("Tracteurs 04", "Contacts 05", "Joignables par e-mail"):
         assert name in body
     assert "orga05@test.campagne" in body
+
+
+def test_list_costs_the_same_queries_whatever_the_number_of_segments(
+    client, hq_admin, organizer_04, make_segment
+):
+    client.force_login(hq_admin)
+    make_segment({}, owner=organizer_04)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(LIST).status_code == 200
+    for number in range(5):
+        make_segment({"status": ["militant"]}, owner=organizer_04, name=f"Segment {number}")
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get(LIST).context["segments"]) == 6
+    assert len(many) == len(few)
 
 
 def test_volunteer_is_refused_the_list(client, volunteer, segments):

@@ -123,7 +123,7 @@ def import_addresses(
 
 
 def _parse(chunk: Chunk, columns: dict[str, int | None]) -> pl.DataFrame:
-    width = chunk.frame.width
+    width = chunk.width
 
     def at(name: str) -> pl.Expr:
         position = columns.get(name)

@@ -107,19 +107,28 @@ def _handler(kind: str):  # type: ignore[no-untyped-def]
 
 
 def merge(summaries: list[dict[str, Any]]) -> dict[str, Any]:
-    """One summary for several files: counters added up, the per-file summaries kept."""
+    """One summary for several files: counters and anomaly kinds added up, lists joined,
+    each file's own summary kept under ``files``."""
     if len(summaries) == 1:
         return summaries[0]
-    total: Counter[str] = Counter()
+    merged: dict[str, Any] = {"kind": summaries[0].get("kind")}
+    counts: Counter[str] = Counter()
+    by_kind: Counter[str] = Counter()
+    lists: dict[str, list[Any]] = {}
     for summary in summaries:
-        total.update(
-            {
-                k: v
-                for k, v in summary.items()
-                if isinstance(v, int | float) and not isinstance(v, bool)
-            }
-        )
-    merged: dict[str, Any] = dict(total)
+        for key, value in summary.items():
+            if isinstance(value, bool):
+                continue
+            if isinstance(value, int | float):
+                counts[key] += value
+            elif key == "anomalies_by_kind":
+                by_kind.update(value)
+            elif isinstance(value, list):
+                lists.setdefault(key, []).extend(value)
+    merged.update(counts)
+    merged.update(lists)
+    if by_kind:
+        merged["anomalies_by_kind"] = dict(sorted(by_kind.items()))
     merged["seconds"] = round(merged.get("seconds", 0), 3)
     merged["files"] = summaries
     return merged

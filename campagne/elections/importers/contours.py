@@ -13,6 +13,8 @@ whole in memory.
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,13 +132,17 @@ def import_contours(
     geometries: dict[str, list[Any]] = {}
     keys: dict[str, tuple[str, str]] = {}
     rows = 0
-    with path.open(encoding="utf-8-sig") as file:
+    with path.open("rb") as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        binary: IO[bytes] = gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
+        file = io.TextIOWrapper(binary, encoding="utf-8-sig")  # type: ignore[arg-type]
         try:
             for feature in iter_features(file):
                 rows += 1
                 _collect(feature, rows, code_commune, code_bv, keys, geometries, report)
                 if rows % _PROGRESS_EVERY == 0:
-                    progress(rows, min(file.buffer.tell() / size, 0.99))
+                    progress(rows, min(raw.tell() / size, 0.99))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ImportFileError(
                 _("Ce n'est pas un fichier GeoJSON : %(error)s") % {"error": exc}

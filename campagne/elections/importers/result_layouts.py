@@ -155,9 +155,9 @@ class ElectionKey:
 
 
 def _int(expr: pl.Expr) -> pl.Expr:
-    """A count as an integer: blanks and thousands spaces removed, "12,0" accepted."""
-    cleaned = expr.str.replace_all(r"[\s\u00a0\u202f]", "").str.replace(r"[,.]0+$", "")
-    return cleaned.cast(pl.Int64, strict=False)
+    """A count as an integer ("12", " 12 ", pandas' "12.0"); anything else is null."""
+    number = expr.str.strip_chars().cast(pl.Float64, strict=False)
+    return pl.when(number.round(0) == number).then(number.cast(pl.Int64))
 
 
 def _text(expr: pl.Expr) -> pl.Expr:
@@ -188,11 +188,17 @@ class Parsed:
     Votes name their candidate by ``identity``, a hash of its columns (``IDENTITY``), so
     that 828,000 vote rows do not carry eight text columns each; ``identities`` has one
     row per identity with the text.
+
+    Votes come long (``votes``: one row per candidate and station, ``VOTE_COLUMNS``) or,
+    from the wide layouts, wide (``wide_votes``: one row per line, ``line``, then
+    ``i0, v0, i1, v1…``, the identity and voix of each block), which spares building and
+    grouping a row per vote.
     """
 
     stations: pl.DataFrame
-    votes: pl.DataFrame
+    votes: pl.DataFrame | None
     identities: pl.DataFrame
+    wide_votes: pl.DataFrame | None = None
 
     @classmethod
     def from_long(cls, stations: pl.DataFrame, candidates: pl.DataFrame) -> Parsed:
@@ -202,11 +208,23 @@ class Parsed:
 
 
 def split_identities(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Votes and distinct identities of a candidate frame.
+
+    The identity is hashed from the columns as read (``panneau`` may still be text): the
+    text is cleaned on the distinct identities only, a few rows instead of one per vote.
+    """
     hashed = candidates.with_columns(pl.struct(IDENTITY).hash(seed=_SEED).alias("identity"))
-    return (
-        hashed.select(VOTE_COLUMNS),
-        hashed.select(IDENTITY_COLUMNS).unique("identity", maintain_order=True),
+    identities = hashed.select(IDENTITY_COLUMNS).unique(
+        ["election", "identity"], maintain_order=True
     )
+    panneau = pl.col("panneau")
+    if hashed.schema["panneau"] == pl.String:
+        panneau = _int(panneau)
+        hashed = hashed.with_columns(panneau.alias("panneau"))
+    identities = identities.with_columns(
+        panneau.alias("panneau"), *[_text(pl.col(name)).alias(name) for name in CANDIDATE_TEXT]
+    )
+    return hashed.select(VOTE_COLUMNS), identities
 
 
 class ResultLayout:
@@ -217,12 +235,13 @@ class ResultLayout:
     # What the layout says about the election, when the file does not name it per row.
     kind_hint: str | None = None
     year_hint: int | None = None
-    # True when the file carries candidates only (data.gouv's candidats_results).
-    candidates_only: ClassVar[bool] = False
-    stations_only: ClassVar[bool] = False
 
     def parse(self, chunk: Chunk) -> Parsed:
         raise NotImplementedError
+
+    def wanted(self, width: int) -> list[int] | None:
+        """The columns to read from a line of ``width`` fields; None: all of them."""
+        return None
 
     @staticmethod
     def _lines(chunk: Chunk) -> pl.Expr:
@@ -248,13 +267,12 @@ class WideLayout(ResultLayout):
     # columns); None: to the end of each line.
     block_end: int | None = None
     offsets: dict[str, int] = field(default_factory=dict)
-    commune_is_full: bool = False
     kind_hint: str | None = None
     year_hint: int | None = None
 
     def parse(self, chunk: Chunk) -> Parsed:
         frame = chunk.frame
-        width = frame.width
+        width = chunk.width
         count_exprs = {
             name: _int(_col(self.counts.get(name), width)).alias(name) for name in COUNTS
         }
@@ -293,8 +311,8 @@ class WideLayout(ResultLayout):
             pl.lit(None, dtype=pl.Float64).alias("latitude"),
             pl.lit(None, dtype=pl.Float64).alias("longitude"),
         )
-        votes, identities = self._blocks(frame, chunk, contest, width)
-        return Parsed(stations, votes, identities)
+        wide_votes, identities = self._blocks(frame, chunk, contest, width)
+        return Parsed(stations, None, identities, wide_votes)
 
     def _end(self, width: int) -> int:
         return width if self.block_end is None else min(width, self.block_end)
@@ -302,44 +320,77 @@ class WideLayout(ResultLayout):
     def _blocks(
         self, frame: pl.DataFrame, chunk: Chunk, contest: pl.Expr, width: int
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Votes and identities, block by block (each block is one candidate per line)."""
-        votes = []
+        """Wide votes and identities, block by block (a block is one candidate per line)."""
+        columns: list[pl.Expr] = [pl.lit("").alias("election"), self._lines(chunk).alias("line")]
+        texts: list[list[pl.Expr]] = []
         identities = []
+        base = frame.with_columns(contest.fill_null("").alias("__contest"))
         end = self._end(width)
-        for start in range(self.block_start, end, self.stride):
+        for k, start in enumerate(range(self.block_start, end, self.stride)):
 
             def at(name: str, start: int = start) -> pl.Expr:
                 offset = self.offsets.get(name)
                 return _col(None if offset is None else start + offset, end)
 
+            # A block with neither panneau nor voix is padding (short lines, stray tabs).
             present = at("voix").str.strip_chars().fill_null("").ne("") | at(
                 "panneau"
             ).str.strip_chars().fill_null("").ne("")
-            block = (
-                frame.with_columns((self._lines(chunk)).alias("__line"))
-                .filter(present)
-                .select(
-                    pl.lit("").alias("election"),
-                    pl.col("__line").alias("line"),
-                    pl.lit(None, dtype=pl.String).alias("dep"),
-                    pl.lit(None, dtype=pl.String).alias("commune"),
-                    pl.lit(None, dtype=pl.String).alias("number"),
-                    contest.fill_null("").alias("contest"),
-                    _int(at("panneau")).alias("panneau"),
-                    *[_text(at(name)).alias(name) for name in CANDIDATE_TEXT],
-                    _int(at("voix")).alias("voix"),
-                )
+            # Identities are hashed from the text as read and cleaned once distinct.
+            identity = pl.struct(
+                pl.col("__contest").alias("contest"),
+                at("panneau").alias("panneau"),
+                *[at(name).alias(name) for name in CANDIDATE_TEXT],
+            ).hash(seed=_SEED)
+            columns += [
+                pl.when(present).then(identity).alias(f"i{k}"),
+                pl.when(present).then(_int(at("voix"))).alias(f"v{k}"),
+            ]
+            texts.append(
+                [
+                    pl.col("__contest").alias("contest"),
+                    at("panneau").alias("panneau"),
+                    *[at(name).alias(name) for name in CANDIDATE_TEXT],
+                ]
             )
-            block_votes, block_identities = split_identities(block)
-            votes.append(block_votes)
-            identities.append(block_identities)
-        if not votes:
-            empty = _empty(CANDIDATE_SCHEMA)
-            return split_identities(empty)
-        return (
-            pl.concat(votes),
-            pl.concat(identities).unique("identity", maintain_order=True),
+        wide = base.select(columns)
+        for k, expressions in enumerate(texts):
+            # The hash computed for the votes; the text of each distinct identity.
+            identities.append(
+                base.select(expressions)
+                .with_columns(
+                    pl.lit("").alias("election"), wide.get_column(f"i{k}").alias("identity")
+                )
+                .unique("identity", maintain_order=True)
+                .filter(pl.col("identity").is_not_null())
+                .select(IDENTITY_COLUMNS)
+            )
+        if not identities:
+            return wide, split_identities(_empty(CANDIDATE_SCHEMA))[1]
+        merged = pl.concat(identities).unique("identity", maintain_order=True)
+        return wide, merged.with_columns(
+            _int(pl.col("panneau")).alias("panneau"),
+            *[_text(pl.col(name)).alias(name) for name in CANDIDATE_TEXT],
         )
+
+    def wanted(self, width: int) -> list[int]:
+        """The columns this layout reads in a chunk ``width`` fields wide (not the %)."""
+        fixed = [
+            self.dep,
+            self.commune,
+            self.station,
+            self.location,
+            self.circo,
+            self.circo_name,
+            self.canton,
+            *self.counts.values(),
+        ]
+        blocks = [
+            start + offset
+            for start in range(self.block_start, self._end(width), self.stride)
+            for offset in self.offsets.values()
+        ]
+        return sorted({i for i in [*fixed, *blocks] if i is not None and i < width})
 
     @classmethod
     def detect(cls, header: list[str]) -> WideLayout | None:
@@ -449,7 +500,7 @@ class HeaderlessLayout(ResultLayout):
 
     def parse(self, chunk: Chunk) -> Parsed:
         frame = chunk.frame
-        width = frame.width
+        width = chunk.width
         dep = _col(1, width).str.strip_chars()
         circo = _col(4, width).str.strip_chars()
         round_ = _col(0, width).str.strip_chars().fill_null("")
@@ -528,17 +579,9 @@ class DataGouvLayout(ResultLayout):
     positions: dict[str, int] = field(default_factory=dict)
     candidates_file: bool = False
 
-    @property
-    def candidates_only(self) -> bool:  # type: ignore[override]
-        return self.candidates_file
-
-    @property
-    def stations_only(self) -> bool:  # type: ignore[override]
-        return not self.candidates_file
-
     def parse(self, chunk: Chunk) -> Parsed:
         frame = chunk.frame
-        width = frame.width
+        width = chunk.width
 
         def at(name: str) -> pl.Expr:
             return _col(self.positions.get(name), width).str.strip_chars()
@@ -646,7 +689,7 @@ class ParisLayout(ResultLayout):
 
     def parse(self, chunk: Chunk) -> Parsed:
         frame = chunk.frame
-        width = frame.width
+        width = chunk.width
 
         def at(name: str) -> pl.Expr:
             return _col(self.positions.get(name), width).str.strip_chars()

@@ -23,7 +23,7 @@ from campagne.elections.communes import CommuneResolver
 from campagne.elections.importers.report import Progress, Report, no_progress
 from campagne.elections.importers.result_layouts import ElectionKey, ResultLayout, detect
 from campagne.elections.importers.results_write import write_election
-from campagne.elections.importers.source import open_table
+from campagne.elections.importers.source import open_table, prefetched
 from campagne.elections.models import Election, ElectionKind
 from campagne.lib.import_registry import ImportFileError
 from campagne.lib.text import fold
@@ -92,21 +92,26 @@ def import_results(
     report.details["layout"] = layout.name
     stations: dict[str, list[pl.DataFrame]] = {}
     votes: dict[str, list[pl.DataFrame]] = {}
+    wide_votes: dict[str, list[pl.DataFrame]] = {}
     identities: dict[str, list[pl.DataFrame]] = {}
     rows = 0
-    for chunk in table.chunks(skip_first=layout.has_header):
+    chunks = table.chunks(skip_first=layout.has_header, wanted=layout.wanted)
+    for chunk in prefetched(chunks):
         parsed = layout.parse(chunk)
         for target, frame in (
             (stations, parsed.stations),
             (votes, parsed.votes),
+            (wide_votes, parsed.wide_votes),
             (identities, parsed.identities),
         ):
+            if frame is None:
+                continue
             for key, part in _by_election(frame):
                 target.setdefault(key, []).append(part)
         rows += chunk.frame.height
         progress(rows, chunk.fraction)
     report.counts["rows"] = rows
-    keys = sorted(set(stations) | set(votes))
+    keys = sorted(set(stations) | set(votes) | set(wide_votes))
     if not keys:
         raise ImportFileError(_("Aucune ligne de résultat dans ce fichier."))
     elections = _elections(keys, layout, choice, filename or path.name)
@@ -120,6 +125,7 @@ def import_results(
             _concat(stations.get(key)),
             _concat(votes.get(key)),
             _concat(identities.get(key)),
+            wide_votes=_concat(wide_votes.get(key)),
             resolver=resolver,
             report=report,
         )
@@ -142,7 +148,8 @@ def _by_election(frame: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
 def _concat(frames: list[pl.DataFrame] | None) -> pl.DataFrame | None:
     if not frames:
         return None
-    return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+    # Diagonal: chunks of a wide file may have different numbers of candidate blocks.
+    return pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
 
 
 def _elections(

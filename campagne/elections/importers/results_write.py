@@ -13,6 +13,7 @@ object, Σ voix); the database sees a few bulk statements in one transaction:
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -43,6 +44,7 @@ _TEXT_LIMITS = {
     "list_label": 250,
 }
 IDENTITY = list(LAYOUT_IDENTITY)
+_THREADS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-votes")
 _IDENTITY_SCHEMA = {
     "contest": pl.String,
     "panneau": pl.Int64,
@@ -58,6 +60,7 @@ def write_election(
     *,
     resolver: CommuneResolver,
     report: Report,
+    wide_votes: pl.DataFrame | None = None,
 ) -> None:
     """Check and save one election's rows (stations, votes, or both; see ``Parsed``)."""
     keyed = with_keys(stations, resolver) if stations is not None else None
@@ -68,12 +71,21 @@ def write_election(
         else:
             votes = with_keys(votes, resolver)
     checked = check_stations(keyed, election, report) if keyed is not None else None
-    with transaction.atomic():
+    with connection.constraint_checks_disabled(), transaction.atomic():
         had_candidates = Candidate.objects.filter(election=election).exists()
+        pending: Future[pl.DataFrame] | None = None
         if votes is not None and identities is not None:
             votes = _votes(election, votes, identities, checked, report)
+        elif wide_votes is not None and identities is not None and keyed is not None:
+            ids = _candidate_ids(election, identities.unique("identity", maintain_order=True))
+            # Pure polars: built in a thread while this one writes the stations.
+            pending = _THREADS.submit(
+                _wide_votes, election, wide_votes, ids, keyed, checked, report
+            )
         if checked is not None:
             _save_stations(checked)
+            if pending is not None:
+                votes = pending.result()
             _save_results(election, checked, votes)
             report.counts["stations"] += checked.height
         elif votes is not None:
@@ -105,13 +117,23 @@ def with_keys(frame: pl.DataFrame, resolver: CommuneResolver) -> pl.DataFrame:
         fast if fast is not None else insee_code(dep, commune)
         for dep, commune, fast in pairs.iter_rows()
     ]
-    pairs = pairs.drop("fast")
-    current = [resolver.resolve(code) for code in codes]
-    mapping = pairs.with_columns(
-        pl.Series("insee", codes, dtype=pl.String),
-        pl.Series("current", current, dtype=pl.String),
-        pl.Series("current_dep", [resolver.departement(c) for c in current], dtype=pl.String),
+    pairs = pairs.drop("fast").with_columns(pl.Series("insee", codes, dtype=pl.String))
+    # Current communes by a join; only codes the COG no longer has go through Python.
+    mapping = pairs.join(
+        resolver.frame()
+        .rename({"code": "insee", "departement": "current_dep"})
+        .with_columns(pl.col("insee").alias("current")),
+        on="insee",
+        how="left",
     )
+    unknown = mapping.filter(pl.col("current").is_null())
+    if not unknown.is_empty():
+        found = [resolver.resolve(code) for code in unknown.get_column("insee").to_list()]
+        remapped = unknown.with_columns(
+            pl.Series("current", found, dtype=pl.String),
+            pl.Series("current_dep", [resolver.departement(c) for c in found], dtype=pl.String),
+        )
+        mapping = pl.concat([mapping.filter(pl.col("current").is_not_null()), remapped])
     number = pl.col("number").str.strip_chars().str.to_uppercase().fill_null("")
     normalized = (
         pl.when(number.str.contains(r"^\d{1,4}$")).then(number.str.zfill(4)).otherwise(number)
@@ -259,6 +281,83 @@ def _votes(
         "voix",
         _("somme des voix %(voix_total)s ≠ exprimés %(exprimes)s"),
     )
+    return per_station
+
+
+def _wide_votes(
+    election: Election,
+    wide: pl.DataFrame,
+    ids: pl.DataFrame,
+    keyed: pl.DataFrame,
+    stations: pl.DataFrame | None,
+    report: Report,
+) -> pl.DataFrame:
+    """The per-station votes of a wide layout, built across each line's blocks.
+
+    No database access: it runs in a thread (see ``write_election``).
+    """
+    blocks = sorted(int(name[1:]) for name in wide.columns if name.startswith("i"))
+    candidate = {
+        k: pl.col(f"i{k}").replace_strict(
+            ids.get_column("identity"),
+            ids.get_column("candidate_id"),
+            default=None,
+            return_dtype=pl.Int64,
+        )
+        for k in blocks
+    }
+    unreadable = wide.filter(
+        pl.any_horizontal(pl.col(f"i{k}").is_not_null() & pl.col(f"v{k}").is_null() for k in blocks)
+    ).join(keyed.select("line", "station"), on="line", how="left")
+    for row in unreadable.select("line", "station").iter_rows(named=True):
+        report.anomaly(
+            "voix_illisibles",
+            _("voix illisibles pour un candidat : non importées"),
+            line=row["line"],
+            station=row["station"],
+            election=str(election),
+        )
+    counted = {
+        k: pl.col(f"i{k}").is_not_null() & pl.col(f"v{k}").is_not_null() & (pl.col(f"v{k}") >= 0)
+        for k in blocks
+    }
+    per_line = wide.select(
+        "line",
+        pl.concat_str(
+            [
+                pl.when(counted[k]).then(pl.format('"{}":{}', candidate[k], pl.col(f"v{k}")))
+                for k in blocks
+            ],
+            separator=",",
+            ignore_nulls=True,
+        ).alias("pairs"),
+        pl.sum_horizontal(pl.when(counted[k]).then(pl.col(f"v{k}")) for k in blocks).alias(
+            "voix_total"
+        ),
+        pl.sum_horizontal(counted[k].cast(pl.Int64) for k in blocks).alias("count"),
+    )
+    per_station = (
+        per_line.join(keyed.select("line", "station"), on="line", how="inner")
+        .filter(pl.col("station").is_not_null())
+        .unique("station", keep="first", maintain_order=True)
+        .select(
+            "station",
+            "line",
+            pl.concat_str([pl.lit("{"), pl.col("pairs").fill_null(""), pl.lit("}")]).alias("votes"),
+            "voix_total",
+            "count",
+        )
+    )
+    if stations is not None:
+        _flag(
+            report,
+            election,
+            per_station.join(stations.select("station", "exprimes"), on="station").filter(
+                (pl.col("count") > 0) & (pl.col("voix_total") != pl.col("exprimes"))
+            ),
+            "voix",
+            _("somme des voix %(voix_total)s ≠ exprimés %(exprimes)s"),
+        )
     return per_station
 
 
@@ -436,16 +535,21 @@ def _save_stations(stations: pl.DataFrame) -> None:
         "longitude",
         *[pl.lit(None, dtype=pl.Float64).alias(f"box{i}") for i in range(4)],
     )
-    rows: list[tuple[Any, ...]] = frame.rows()
+    table = PollingStation._meta.db_table
+    located = stations.get_column("polygon").null_count() < stations.height or (
+        stations.get_column("latitude").null_count() < stations.height
+    )
+    # Most files place no station: fewer columns to bind.
+    columns = _STATION_COLUMNS if located else _STATION_COLUMNS[:9]
+    rows: list[tuple[Any, ...]] = frame.select(frame.columns[: len(columns)]).rows()
     if stations.get_column("polygon").null_count() < stations.height:
         rows = [_with_outline(row) for row in rows]
-    table = PollingStation._meta.db_table
     bulk.insert_rows(
         table,
-        _STATION_COLUMNS,
+        columns,
         rows,
         conflict=["id"],
-        update={name: bulk.keep_existing(table, name) for name in _STATION_KEPT},
+        update={name: bulk.keep_existing(table, name) for name in _STATION_KEPT if name in columns},
     )
 
 
@@ -493,7 +597,9 @@ def _save_circonscriptions(stations: pl.DataFrame) -> dict[tuple[str | None, str
     ):
         if not str(number).strip().isdigit():
             continue
-        dep_code = current_dep or departement_code(dep)
+        raw = (dep or "").strip().upper()
+        # Abroad (ZZ) and Saint-Martin/Saint-Barthélemy (ZX) keep the Ministry's code.
+        dep_code = current_dep or (raw if raw in ("ZZ", "ZX") else departement_code(raw))
         code = Circonscription.make_code(dep_code, number)
         codes[(dep, number)] = code
         if code not in rows or name:

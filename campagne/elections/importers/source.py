@@ -18,17 +18,20 @@ import gzip
 import io
 import itertools
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from queue import Empty, Queue
+from typing import IO, Any, TypeVar
 
 import polars as pl
 from django.utils.translation import gettext as _
 
 from campagne.lib.import_registry import ImportFileError
 
+CHUNK_BYTES = 8 << 20
 CHUNK_ROWS = 50_000
 _SAMPLE_BYTES = 256 * 1024
 _QUOTED_FIELD = re.compile(rb'(^|[;\t,])"')
@@ -37,9 +40,14 @@ _CANDIDATE_SEPARATORS = (";", "\t", ",")
 
 @dataclass(frozen=True)
 class Chunk:
-    frame: pl.DataFrame  # String columns c0…cN, one row per line of the file
+    frame: pl.DataFrame  # String columns named by position (c0…), one row per line
     first_line: int  # 1-based line number of the frame's first row in the file
     fraction: float  # share of the file read once this chunk is done (0–1)
+    width: int = 0  # fields of the widest line (the frame may hold only some columns)
+
+
+# Given a chunk's width, the positions of the columns to parse (None: all).
+Wanted = Callable[[int], list[int] | None]
 
 
 def column(index: int) -> str:
@@ -80,60 +88,88 @@ class Table:
     quoting: bool = False
     sample_rows: list[list[str]] = field(default_factory=list)  # a few lines after the first
 
-    def chunks(self, *, skip_first: bool = True, rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
-        """The rows (after the first line if ``skip_first``), ``rows`` at a time."""
+    def chunks(
+        self,
+        *,
+        skip_first: bool = True,
+        wanted: Wanted | None = None,
+        block_bytes: int = CHUNK_BYTES,
+        rows: int = CHUNK_ROWS,
+    ) -> Iterator[Chunk]:
+        """The rows after the first line (if ``skip_first``), a block at a time: about
+        ``block_bytes`` of CSV, or ``rows`` rows of XLSX.
+
+        ``wanted`` lets a CSV chunk skip parsing the columns nobody reads (percentages).
+        """
         if self.kind == "xlsx":
             yield from self._xlsx_chunks(skip_first, rows)
         else:
-            yield from self._csv_chunks(skip_first, rows)
+            yield from self._csv_chunks(skip_first, block_bytes, wanted)
 
     # --- CSV --------------------------------------------------------------------------
-    def _csv_chunks(self, skip_first: bool, rows: int) -> Iterator[Chunk]:
+    def _csv_chunks(
+        self, skip_first: bool, block_bytes: int, wanted: Wanted | None
+    ) -> Iterator[Chunk]:
         size = max(self.path.stat().st_size, 1)
-        separator = self.separator.encode()
         with self.path.open("rb") as raw:
             stream: IO[bytes] = _maybe_gunzip(raw)
             line_number = 1
             if skip_first:
                 stream.readline()
                 line_number = 2
-            encoding = self.encoding
-            lines: list[bytes] = []
-            for line in stream:
-                lines.append(line)
-                if len(lines) < rows:
+            state = _ParseState(encoding=self.encoding, width=0)
+            pending = b""
+            while True:
+                block = stream.read(block_bytes)
+                data = pending + block
+                if not block:
+                    if data.strip():
+                        yield self._chunk(data, state, wanted, line_number, 1.0)
+                    return
+                cut = data.rfind(b"\n") + 1
+                # A quoted field may span lines: cut only where every quote is closed.
+                if not cut or (self.quoting and data.count(b'"', 0, cut) % 2):
+                    pending = data
                     continue
-                if self.quoting and b"".join(lines).count(b'"') % 2:
-                    continue  # a quoted field spans lines: read on to its end
-                frame, encoding = self._parse(lines, separator, encoding)
-                yield Chunk(frame, line_number, min(raw.tell() / size, 1.0))
-                line_number += len(lines)
-                lines = []
-            if lines:
-                frame, encoding = self._parse(lines, separator, encoding)
-                yield Chunk(frame, line_number, 1.0)
+                body, pending = data[:cut], data[cut:]
+                yield self._chunk(body, state, wanted, line_number, min(raw.tell() / size, 1.0))
+                line_number += body.count(b"\n")
 
-    def _parse(
-        self, lines: list[bytes], separator: bytes, encoding: str
-    ) -> tuple[pl.DataFrame, str]:
-        if lines and lines[0].startswith(codecs.BOM_UTF8):
-            lines[0] = lines[0][len(codecs.BOM_UTF8) :]
-        data = b"".join(lines)
-        if encoding != "utf-8" or not data.isascii():
-            text, encoding = _decode(data, encoding)
+    def _chunk(
+        self,
+        data: bytes,
+        state: _ParseState,
+        wanted: Wanted | None,
+        line_number: int,
+        fraction: float,
+    ) -> Chunk:
+        if line_number <= 2 and data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+        if state.encoding != "utf-8" or not data.isascii():
+            text, state.encoding = _decode(data, state.encoding)
             data = text.encode("utf-8")
-        width = max(map(bytes.count, lines, itertools.repeat(separator))) + 1
+        if not state.width:
+            state.width = _width(data, self.separator)
+        try:
+            frame = self._read(data, state.width, wanted)
+        except pl.exceptions.ComputeError:
+            # A line wider than the chunks before it (more candidate blocks).
+            state.width = max(state.width, _width(data, self.separator))
+            frame = self._read(data, state.width, wanted)
+        return Chunk(frame, line_number, fraction, state.width)
+
+    def _read(self, data: bytes, width: int, wanted: Wanted | None) -> pl.DataFrame:
         # Every line becomes a row, even an empty one, so that row i is line first_line+i.
-        frame = pl.read_csv(
+        return pl.read_csv(
             io.BytesIO(data),
             separator=self.separator,
             has_header=False,
             schema={column(i): pl.String for i in range(width)},
+            columns=wanted(width) if wanted else None,
             missing_columns="insert",
             quote_char='"' if self.quoting else None,
             raise_if_empty=False,
         )
-        return frame, encoding
 
     # --- XLSX -------------------------------------------------------------------------
     def _xlsx_chunks(self, skip_first: bool, rows: int) -> Iterator[Chunk]:
@@ -150,13 +186,67 @@ class Table:
             for row in values:
                 batch.append([_cell_text(value) for value in row])
                 if len(batch) >= rows:
-                    yield Chunk(_frame(batch), line_number, min(line_number / total, 1.0))
+                    frame = _frame(batch)
+                    yield Chunk(frame, line_number, min(line_number / total, 1.0), frame.width)
                     line_number += len(batch)
                     batch = []
             if batch:
-                yield Chunk(_frame(batch), line_number, 1.0)
+                frame = _frame(batch)
+                yield Chunk(frame, line_number, 1.0, frame.width)
         finally:
             workbook.close()
+
+
+@dataclass
+class _ParseState:
+    encoding: str
+    width: int  # fields of the widest line met so far (0: not measured yet)
+
+
+def _width(data: bytes, separator: str) -> int:
+    """Fields of the widest line (a quoted separator counts too: a harmless extra column)."""
+    mark = separator.encode()
+    return max(map(bytes.count, data.split(b"\n"), itertools.repeat(mark))) + 1
+
+
+_T = TypeVar("_T")
+
+
+def prefetched(items: Iterator[_T], depth: int = 1) -> Iterator[_T]:
+    """Run ``items`` one step ahead in a thread: the next chunk is read and parsed (polars
+    and file reads release the GIL) while the caller works on this one. No database
+    access may happen in ``items``: the thread has no connection of its own."""
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put(("item", item))
+            queue.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            queue.put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while worker.is_alive():
+            # Unblock a producer waiting on a full queue, then let it see ``stop``.
+            try:
+                queue.get_nowait()
+            except Empty:
+                worker.join(timeout=0.05)
 
 
 def _frame(rows: list[list[str | None]]) -> pl.DataFrame:

@@ -63,7 +63,7 @@ def import_stations(
 
 
 def _reader(chunk: Chunk, found: dict[str, int]):  # type: ignore[no-untyped-def]
-    width = chunk.frame.width
+    width = chunk.width
 
     def at(name: str) -> pl.Expr:
         position = found.get(name)
@@ -222,7 +222,7 @@ def _import_address_table(
         pl.Series("postal_code", [p[3] for p in parts], dtype=pl.String),
     )
     stations = pl.DataFrame(
-        PollingStation.objects.exclude(reu_id="").values_list("reu_id", "id"),
+        list(PollingStation.objects.exclude(reu_id="").values_list("reu_id", "id")),
         schema={"reu_id": pl.String, "station_id": pl.String},
         orient="row",
     )

@@ -6,7 +6,6 @@ logins. Ctrl-C (SIGINT) or SIGTERM stops both and waits for them; if one of them
 the other is stopped too, so nothing is left running behind.
 """
 
-import ctypes
 import os
 import signal
 import socket
@@ -31,15 +30,6 @@ from campagne.demo.actions import ACCOUNTS, PASSWORD, DemoError, load_demo
 # How long the server may take to accept connections, and the children to stop.
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: Linux stops it if `rundemo` itself is killed (-9)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):  # not Linux: the signal handlers still apply
-        pass
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -102,11 +92,12 @@ class Command(BaseCommand):
 
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            server = ["runserver", f"{host}:{port}"]
+            # This command has run the system checks already; the children skip them.
+            server = ["runserver", f"{host}:{port}", "--skip-checks"]
             if not options["reload"]:
                 server.append("--noreload")
             self._start(server)
-            self._start(["worker"])
+            self._start(["worker", "--skip-checks"])
             self._wait_until_served(host, port)
             self._banner(host, port)
             failed = self._watch()
@@ -147,7 +138,6 @@ class Command(BaseCommand):
         child = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "campagne", *command],
             process_group=0,
-            preexec_fn=_die_with_parent,  # safe: this process runs no threads
         )
         self.children.append(child)
 
@@ -172,7 +162,9 @@ class Command(BaseCommand):
             return
         lines = [
             "",
-            self.style.SUCCESS(_("La démo de Campagne tourne sur http://%s:%d/") % (host, port)),
+            self.style.SUCCESS(
+                _("La démo de Campagne tourne sur %(url)s") % {"url": f"http://{host}:{port}/"}
+            ),
             _("Comptes (mot de passe : %s) :") % PASSWORD,
         ]
         width = max(len(account.email) for account in ACCOUNTS)

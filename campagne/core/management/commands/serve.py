@@ -61,10 +61,10 @@ class Command(BaseCommand):
         # static files are collected, and the site served, by fresh processes.
         env = {**os.environ, "STATIC_MANIFEST": "1"}
         if options["collectstatic"]:
+            # --skip-checks: this command has just run them.
+            collectstatic = ["collectstatic", "--noinput", "--verbosity=0", "--skip-checks"]
             subprocess.run(  # noqa: S603 - our own interpreter and arguments
-                [sys.executable, "-m", "campagne", "collectstatic", "--noinput", "-v", "0"],
-                env=env,
-                check=True,
+                [sys.executable, "-m", "campagne", *collectstatic], env=env, check=True
             )
         gunicorn = [
             sys.executable,

@@ -1,3 +1,0 @@
-def test_vendor(db):
-    from django.db import connection
-    print("VENDOR", connection.vendor)
