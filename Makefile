@@ -56,12 +56,14 @@ test-postgres: $(INSTALLED)
 
 test: lint test-sqlite test-postgres
 
+# Every script runs, even after one fails; the failures are listed at the end.
 bench: $(INSTALLED)
-	@set -e; for script in bench/*.py; do \
+	@failed=""; for script in bench/*.py; do \
 		case "$$(basename $$script)" in _* | *lib.py) continue ;; esac; \
 		echo "== $$script"; \
-		$(BIN)/python $$script; \
-	done
+		$(BIN)/python $$script || failed="$$failed $$script"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) var build dist .ruff_cache .pytest_cache *.egg-info

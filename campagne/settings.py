@@ -145,6 +145,7 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False
 
 # django-ratelimit: counts kept in the cache; the database cache is shared by every
 # process of a deployment (the local-memory one would count per process).

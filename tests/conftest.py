@@ -5,8 +5,9 @@ import pytest
 from campagne.accounts.models import Role
 from tests.factories import PersonFactory, UserFactory, commune
 
-# The test database (SQLite file, or a throwaway PostgreSQL server with --postgres).
-pytest_plugins = ["tests.postgres_server"]
+# The test database (SQLite file, or a throwaway PostgreSQL server with --postgres), and
+# the `page` fixture of the browser tests.
+pytest_plugins = ["tests.postgres_server", "tests.browser.chromium"]
 
 
 @pytest.fixture

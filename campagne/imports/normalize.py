@@ -339,6 +339,7 @@ class Row:
         "consents",
         "errors",
         "warnings",
+        "contacts",
     )
 
     def __init__(self, line: int, cells: list[str]) -> None:
@@ -350,7 +351,7 @@ class Row:
 
     def values(self) -> list[str]:
         """Its e-mails and E.164 phones: what exact matching compares."""
-        return [*self.emails, *(phone.e164 for phone in self.phones)]
+        return self.contacts
 
     def as_preview(self) -> dict[str, Any]:
         return {
@@ -515,6 +516,7 @@ class RowNormalizer:
             # The primary phone is a mobile when there is one: SMS reach it.
             phones.sort(key=lambda phone: phone.kind != MOBILE)
         row.phones = phones
+        row.contacts = [*emails, *(phone.e164 for phone in phones)] if phones else emails
         row.address_line = (
             " ".join(cells[self.c_address].split()) if self.c_address is not None else ""
         )

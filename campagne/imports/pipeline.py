@@ -68,6 +68,7 @@ from campagne.people.models import (
 )
 
 CHUNK_SIZE = 5000
+SQLITE_IMPORT_CACHE_KB = 256_000
 STATUS_RANK = {status: rank for rank, status in enumerate(Status.values)}
 SCALARS = ("civility", "first_name", "last_name", "birth_year")
 ADDRESS = ("address_line", "address_extra", "postal_code", "commune")
@@ -125,6 +126,28 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+@contextmanager
+def _large_page_cache() -> Iterator[None]:
+    """On SQLite, a larger page cache while the import writes (restored afterwards).
+
+    Every person touches ten indexes at random places: with the default 64 MB cache, a
+    large import spends a third of its time re-reading and re-writing the same index
+    pages. The memory stays well within the import's budget (1.5 GB for 700,000 rows).
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
 def _previous_consent(previous: tuple[int, bool, Any, str]) -> dict[str, Any]:
@@ -259,7 +282,7 @@ class ImportRun:
         return table
 
     def run(self) -> ImportBatch:
-        with _gc_paused():
+        with _gc_paused(), _large_page_cache():
             return self._run()
 
     def _run(self) -> ImportBatch:

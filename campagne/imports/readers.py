@@ -204,7 +204,7 @@ def _csv_records(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[in
         line = 1
         try:
             for record in reader:
-                yield line, [cell.strip() for cell in record]
+                yield line, list(map(str.strip, record))
                 line = reader.line_num + 1
         except (csv.Error, UnicodeDecodeError) as exc:
             raise UnreadableFile(

@@ -31,6 +31,7 @@ from campagne.imports.readers import UnreadableFile
 from campagne.lib.phones import display
 from campagne.people.exports import safe_cell
 from campagne.people.models import Civility, Person, Status
+from campagne.territory.models import Commune
 
 FIELD_LABELS = {
     "civility": gettext_lazy("Civilité"),
@@ -125,7 +126,9 @@ def batch_mapping(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Import lancé."))
                 return redirect("imports:detail", pk=batch.pk)
     table, rows, problems = actions.preview(scope=scope, batch=batch, fields=preview_fields)
+    codes = {row.commune for row in rows if row.commune}
     context = {
+        "commune_names": dict(Commune.objects.filter(pk__in=codes).values_list("code", "name")),
         "scope": scope,
         "batch": batch,
         "form": form,

@@ -339,3 +339,30 @@ def test_file_that_does_not_say_its_election_asks_for_options(files):
         "Le fichier ne dit pas de quelle élection il s'agit : précisez --year --round."
     )
     assert not StationResult.objects.exists()
+
+
+def test_a_file_read_in_many_chunks(files, monkeypatch):
+    """Small chunks: stations written chunk by chunk, a duplicate across chunks reported."""
+    from campagne.elections import actions
+    from campagne.elections.importers import source
+
+    monkeypatch.setattr(source, "CHUNK_BYTES", 300)
+    rows = presidentielle_rows()
+    duplicate = rows[0].replace(";1000;250;", ";1001;251;")
+    path = write(files, "pres.csv", [PRESIDENTIELLE_2022, *rows, rows[1], duplicate])
+    seen = []
+    job = actions.run_import(
+        kind="results",
+        path=path,
+        options={"kind": "presidentielle", "year": 2022, "round": 1},
+        progress=lambda rows, fraction: seen.append((rows, fraction)),
+    )
+    summary = job.summary
+    assert summary["rows"] == 6
+    assert summary["stations"] == 4
+    assert summary["candidates"] == 8
+    assert kinds(summary) == {"bureau_en_double": 1, "voix": 1, "votants": 1}
+    assert [entry["line"] for entry in job.anomalies if entry["kind"] == "bureau_en_double"] == [7]
+    assert len(seen) > 3  # one report per chunk
+    assert seen[-1] == (6, 1.0)
+    assert StationResult.objects.get(station_id="04070_0001").inscrits == 1000

@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import override_settings
 
 from campagne.accounts.scopes import scope_for
 from campagne.imports import actions
@@ -179,6 +180,16 @@ def test_running_the_command_again_resumes_an_interrupted_import(hq_admin, write
     assert ImportBatch.objects.count() == 1
 
 
+# Explicit, so that a test elsewhere switching to the immediate backend cannot leak here.
+DATABASE_TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "imports", "mailing"],
+    }
+}
+
+
+@override_settings(TASKS=DATABASE_TASKS)
 def test_the_background_task_runs_a_queued_import(transactional_db, hq_admin, write_csv):
     path = write_csv(contacts(40))
     scope = scope_for(hq_admin)

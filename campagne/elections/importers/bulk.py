@@ -33,20 +33,22 @@ def insert_rows(
     """INSERT rows; with ``conflict``, upsert: ``update`` maps a column to its SQL value
     (``"excluded.name"``, ``"COALESCE(excluded.x, <table>.x)"``), none → DO NOTHING.
     ``placeholders`` overrides a column's ``%s`` (``"%s::jsonb"`` for JSON text on
-    PostgreSQL)."""
-    rows = frame.rows() if isinstance(frame, pl.DataFrame) else frame
-    if not rows:
-        return
-    names = ", ".join(_q(name) for name in columns)
-    values = ", ".join((placeholders or {}).get(name, "%s") for name in columns)
-    sql = f"INSERT INTO {_q(table)} ({names}) VALUES ({values})"  # noqa: S608
+    PostgreSQL).
+    """
+    conflict_sql = ""
     if conflict:
         target = ", ".join(_q(name) for name in conflict)
         if update:
             assignments = ", ".join(f"{_q(name)} = {value}" for name, value in update.items())
-            sql += f" ON CONFLICT ({target}) DO UPDATE SET {assignments}"
+            conflict_sql = f" ON CONFLICT ({target}) DO UPDATE SET {assignments}"
         else:
-            sql += f" ON CONFLICT ({target}) DO NOTHING"
+            conflict_sql = f" ON CONFLICT ({target}) DO NOTHING"
+    names = ", ".join(_q(name) for name in columns)
+    rows = frame.rows() if isinstance(frame, pl.DataFrame) else frame
+    if not rows:
+        return
+    values = ", ".join((placeholders or {}).get(name, "%s") for name in columns)
+    sql = f"INSERT INTO {_q(table)} ({names}) VALUES ({values}){conflict_sql}"  # noqa: S608
     with connection.cursor() as cursor:
         for offset in range(0, len(rows), _MANY_BATCH):
             cursor.executemany(sql, rows[offset : offset + _MANY_BATCH])

@@ -125,7 +125,7 @@ BLOCK_FIELDS = {
     "voix": {"voix"},
 }
 _BLOCK_NAMES = set().union(*BLOCK_FIELDS.values())
-_DIGITS = r"^\s*\d+\s*$"
+DIGITS = r"^\s*\d+\s*$"
 
 
 @dataclass(frozen=True)
@@ -154,23 +154,23 @@ class ElectionKey:
         )
 
 
-def _int(expr: pl.Expr) -> pl.Expr:
+def as_int(expr: pl.Expr) -> pl.Expr:
     """A count as an integer ("12", " 12 ", pandas' "12.0"); anything else is null."""
     number = expr.str.strip_chars().cast(pl.Float64, strict=False)
     return pl.when(number.round(0) == number).then(number.cast(pl.Int64))
 
 
-def _text(expr: pl.Expr) -> pl.Expr:
+def as_text(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars().fill_null("")
 
 
-def _col(index: int | None, width: int) -> pl.Expr:
+def at_column(index: int | None, width: int) -> pl.Expr:
     if index is None or index >= width:
         return pl.lit(None, dtype=pl.String)
     return pl.col(column(index))
 
 
-def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def empty_frame(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
@@ -219,10 +219,10 @@ def split_identities(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFra
     )
     panneau = pl.col("panneau")
     if hashed.schema["panneau"] == pl.String:
-        panneau = _int(panneau)
+        panneau = as_int(panneau)
         hashed = hashed.with_columns(panneau.alias("panneau"))
     identities = identities.with_columns(
-        panneau.alias("panneau"), *[_text(pl.col(name)).alias(name) for name in CANDIDATE_TEXT]
+        panneau.alias("panneau"), *[as_text(pl.col(name)).alias(name) for name in CANDIDATE_TEXT]
     )
     return hashed.select(VOTE_COLUMNS), identities
 
@@ -274,27 +274,29 @@ class WideLayout(ResultLayout):
         frame = chunk.frame
         width = chunk.width
         count_exprs = {
-            name: _int(_col(self.counts.get(name), width)).alias(name) for name in COUNTS
+            name: as_int(at_column(self.counts.get(name), width)).alias(name) for name in COUNTS
         }
         if "abstentions" not in self.counts:
             count_exprs["abstentions"] = (
-                _int(_col(self.counts["inscrits"], width))
-                - _int(_col(self.counts["votants"], width))
+                as_int(at_column(self.counts["inscrits"], width))
+                - as_int(at_column(self.counts["votants"], width))
             ).alias("abstentions")
-        dep = _col(self.dep, width).str.strip_chars()
-        commune = _col(self.commune, width).str.strip_chars()
-        number = _col(self.station, width).str.strip_chars()
+        dep = at_column(self.dep, width).str.strip_chars()
+        commune = at_column(self.commune, width).str.strip_chars()
+        number = at_column(self.station, width).str.strip_chars()
         if self.location is not None and self.station is None:
             # "01001_0001"-style localisation code: commune and number in one field.
-            location = _col(self.location, width).str.strip_chars()
+            location = at_column(self.location, width).str.strip_chars()
             commune = location.str.extract(r"^(.*)_[^_]*$")
             number = location.str.extract(r"_([^_]*)$")
-        circo = _col(self.circo, width).str.strip_chars()
+        circo = at_column(self.circo, width).str.strip_chars()
         contest = pl.lit("")
         if self.kind_hint == ElectionKind.LEGISLATIVES and self.circo is not None:
             contest = pl.concat_str([dep, pl.lit("-"), circo.str.zfill(2)])
         elif self.canton is not None:
-            contest = pl.concat_str([dep, pl.lit("-"), _col(self.canton, width).str.strip_chars()])
+            contest = pl.concat_str(
+                [dep, pl.lit("-"), at_column(self.canton, width).str.strip_chars()]
+            )
         elif self.kind_hint == ElectionKind.MUNICIPALES:
             contest = pl.concat_str([dep, pl.lit("-"), commune])
         stations = frame.select(
@@ -304,7 +306,7 @@ class WideLayout(ResultLayout):
             commune.alias("commune"),
             number.alias("number"),
             circo.alias("circo"),
-            _col(self.circo_name, width).str.strip_chars().alias("circo_name"),
+            at_column(self.circo_name, width).str.strip_chars().alias("circo_name"),
             contest.fill_null("").alias("contest"),
             *count_exprs.values(),
             pl.lit(None, dtype=pl.String).alias("polygon"),
@@ -330,12 +332,11 @@ class WideLayout(ResultLayout):
 
             def at(name: str, start: int = start) -> pl.Expr:
                 offset = self.offsets.get(name)
-                return _col(None if offset is None else start + offset, end)
+                return at_column(None if offset is None else start + offset, end)
 
-            # A block with neither panneau nor voix is padding (short lines, stray tabs).
-            present = at("voix").str.strip_chars().fill_null("").ne("") | at(
-                "panneau"
-            ).str.strip_chars().fill_null("").ne("")
+            # A block with neither panneau nor voix is padding (short lines, stray tabs);
+            # an empty field reads as null.
+            present = at("voix").is_not_null() | at("panneau").is_not_null()
             # Identities are hashed from the text as read and cleaned once distinct.
             identity = pl.struct(
                 pl.col("__contest").alias("contest"),
@@ -344,7 +345,7 @@ class WideLayout(ResultLayout):
             ).hash(seed=_SEED)
             columns += [
                 pl.when(present).then(identity).alias(f"i{k}"),
-                pl.when(present).then(_int(at("voix"))).alias(f"v{k}"),
+                pl.when(present).then(as_int(at("voix"))).alias(f"v{k}"),
             ]
             texts.append(
                 [
@@ -366,11 +367,11 @@ class WideLayout(ResultLayout):
                 .select(IDENTITY_COLUMNS)
             )
         if not identities:
-            return wide, split_identities(_empty(CANDIDATE_SCHEMA))[1]
+            return wide, split_identities(empty_frame(CANDIDATE_SCHEMA))[1]
         merged = pl.concat(identities).unique("identity", maintain_order=True)
         return wide, merged.with_columns(
-            _int(pl.col("panneau")).alias("panneau"),
-            *[_text(pl.col(name)).alias(name) for name in CANDIDATE_TEXT],
+            as_int(pl.col("panneau")).alias("panneau"),
+            *[as_text(pl.col(name)).alias(name) for name in CANDIDATE_TEXT],
         )
 
     def wanted(self, width: int) -> list[int]:
@@ -488,297 +489,14 @@ def _kind_hint(layout: WideLayout, header: list[str], numbered: bool) -> str | N
     return None
 
 
-class HeaderlessLayout(ResultLayout):
-    """2012/2014 files: no header, one line per candidate, both rounds in one file.
-
-    ``N° tour;Code département;Code commune;Nom commune;N° circo;N° canton;N° BV;Inscrits;
-    Votants;Exprimés;N° dépôt;Nom;Prénom;Code nuance;Voix``
-    """
-
-    name: ClassVar[str] = "2012"
-    has_header: ClassVar[bool] = False
-
-    def parse(self, chunk: Chunk) -> Parsed:
-        frame = chunk.frame
-        width = chunk.width
-        dep = _col(1, width).str.strip_chars()
-        circo = _col(4, width).str.strip_chars()
-        round_ = _col(0, width).str.strip_chars().fill_null("")
-        keyed = frame.select(
-            pl.concat_str([pl.lit("||"), round_, pl.lit("|")]).alias("election"),
-            self._lines(chunk).alias("line"),
-            dep.alias("dep"),
-            _col(2, width).str.strip_chars().alias("commune"),
-            _col(6, width).str.strip_chars().alias("number"),
-            circo.alias("circo"),
-            pl.lit(None, dtype=pl.String).alias("circo_name"),
-            pl.when(circo.fill_null("").ne(""))
-            .then(pl.concat_str([dep, pl.lit("-"), circo.str.zfill(2)]))
-            .otherwise(pl.lit(""))
-            .alias("contest"),
-            _int(_col(7, width)).alias("inscrits"),
-            (_int(_col(7, width)) - _int(_col(8, width))).alias("abstentions"),
-            _int(_col(8, width)).alias("votants"),
-            pl.lit(None, dtype=pl.Int64).alias("blancs"),
-            pl.lit(None, dtype=pl.Int64).alias("nuls"),
-            _int(_col(9, width)).alias("exprimes"),
-            pl.lit(None, dtype=pl.String).alias("polygon"),
-            pl.lit(None, dtype=pl.Float64).alias("latitude"),
-            pl.lit(None, dtype=pl.Float64).alias("longitude"),
-            _int(_col(10, width)).alias("panneau"),
-            _text(_col(13, width)).alias("nuance"),
-            pl.lit("").alias("sex"),
-            _text(_col(11, width)).alias("last_name"),
-            _text(_col(12, width)).alias("first_name"),
-            pl.lit("").alias("list_short_label"),
-            pl.lit("").alias("list_label"),
-            _int(_col(14, width)).alias("voix"),
-        )
-        return Parsed.from_long(keyed.select(STATION_COLUMNS), keyed.select(CANDIDATE_COLUMNS))
-
-    @classmethod
-    def detect(cls, table: Table) -> HeaderlessLayout | None:
-        first = table.header
-        if len(first) < 15 or first[0].strip() not in ("1", "2"):
-            return None
-        if not all(re.match(_DIGITS, first[i] or "") for i in (7, 8, 9, 14)):
-            return None
-        return cls()
-
-
-_DATAGOUV_KINDS = {
-    "pres": ElectionKind.PRESIDENTIELLE,
-    "legi": ElectionKind.LEGISLATIVES,
-    "euro": ElectionKind.EUROPEENNES,
-    "muni": ElectionKind.MUNICIPALES,
-    "dpmt": ElectionKind.DEPARTEMENTALES,
-    "depa": ElectionKind.DEPARTEMENTALES,
-    "cant": ElectionKind.DEPARTEMENTALES,
-    "regi": ElectionKind.REGIONALES,
-    "reg": ElectionKind.REGIONALES,
-}
-
-
-def datagouv_election(expr: pl.Expr) -> pl.Expr:
-    """``"2022_pres_t1"`` → the election key ``"presidentielle|2022|1|"``."""
-    year = expr.str.extract(r"^(\d{4})")
-    kind = expr.str.extract(r"^\d{4}_([a-z]+)").replace_strict(
-        _DATAGOUV_KINDS, default="", return_dtype=pl.String
-    )
-    round_ = expr.str.extract(r"_t(\d)$")
-    return pl.concat_str(
-        [kind.fill_null(""), year.fill_null(""), round_.fill_null(""), pl.lit("")], separator="|"
-    )
-
-
-@dataclass
-class DataGouvLayout(ResultLayout):
-    """data.gouv's aggregated long files: ``general_results`` or ``candidats_results``."""
-
-    name: ClassVar[str] = "datagouv"
-    positions: dict[str, int] = field(default_factory=dict)
-    candidates_file: bool = False
-
-    def parse(self, chunk: Chunk) -> Parsed:
-        frame = chunk.frame
-        width = chunk.width
-
-        def at(name: str) -> pl.Expr:
-            return _col(self.positions.get(name), width).str.strip_chars()
-
-        key = at("id brut miom")
-        dep = at("code departement")
-        commune = pl.coalesce(at("code commune"), key.str.extract(r"^(.*)_[^_]*$"))
-        number = pl.coalesce(at("code bv"), key.str.extract(r"_([^_]*)$"))
-        circo = at("code circonscription")
-        election = datagouv_election(at("id election"))
-        common = [
-            election.alias("election"),
-            self._lines(chunk).alias("line"),
-            dep.alias("dep"),
-            commune.alias("commune"),
-            number.alias("number"),
-        ]
-        contest = (
-            pl.when(at("id election").str.contains("_legi_") & circo.fill_null("").ne(""))
-            .then(pl.concat_str([dep, pl.lit("-"), circo.str.zfill(2)]))
-            .when(at("id election").str.contains("_muni_"))
-            .then(pl.concat_str([dep, pl.lit("-"), commune]))
-            .otherwise(pl.lit(""))
-            .fill_null("")
-        )
-        if self.candidates_file:
-            candidates = frame.select(
-                *common,
-                contest.alias("contest"),
-                _int(at("no panneau")).alias("panneau"),
-                _text(at("nuance")).alias("nuance"),
-                _text(at("sexe")).alias("sex"),
-                _text(pl.coalesce(at("nom"), at("binome"), at("nom tete liste"))).alias(
-                    "last_name"
-                ),
-                _text(at("prenom")).alias("first_name"),
-                _text(at("libelle abrege liste")).alias("list_short_label"),
-                _text(at("libelle etendu liste")).alias("list_label"),
-                _int(at("voix")).alias("voix"),
-            )
-            return Parsed.from_long(_empty(STATION_SCHEMA), candidates.select(CANDIDATE_COLUMNS))
-        stations = frame.select(
-            *common,
-            circo.alias("circo"),
-            at("libelle circonscription").alias("circo_name"),
-            contest.alias("contest"),
-            *[_int(at(name)).alias(name) for name in COUNTS],
-            pl.lit(None, dtype=pl.String).alias("polygon"),
-            pl.lit(None, dtype=pl.Float64).alias("latitude"),
-            pl.lit(None, dtype=pl.Float64).alias("longitude"),
-        )
-        return Parsed.from_long(stations.select(STATION_COLUMNS), _empty(CANDIDATE_SCHEMA))
-
-    @classmethod
-    def detect(cls, header: list[str]) -> DataGouvLayout | None:
-        folded = [norm(name) for name in header]
-        if "id election" not in folded or "id brut miom" not in folded:
-            return None
-        positions: dict[str, int] = {}
-        for position, name in enumerate(folded):
-            positions.setdefault(name, position)
-        if "voix" in positions:
-            return cls(positions=positions, candidates_file=True)
-        if {"inscrits", "votants", "exprimes"} <= positions.keys():
-            return cls(positions=positions, candidates_file=False)
-        return None
-
-
-_PARIS_KINDS = {
-    "presidentielle": ElectionKind.PRESIDENTIELLE,
-    "legislatives": ElectionKind.LEGISLATIVES,
-    "europeennes": ElectionKind.EUROPEENNES,
-    "municipales": ElectionKind.MUNICIPALES,
-    "departementales": ElectionKind.DEPARTEMENTALES,
-    "regionales": ElectionKind.REGIONALES,
-}
-_PARIS_FIXED = {
-    "id bvote",
-    "scrutin",
-    "annee",
-    "tour",
-    "date",
-    "num circ",
-    "num quartier",
-    "num arrond",
-    "num bureau",
-    "nb procu",
-    "nb inscr",
-    "nb emarg",
-    "nb votant",
-    "nb bl",
-    "nb nul",
-    "nb exprim",
-    "nb blnul",
-}
-
-
-@dataclass
-class ParisLayout(ResultLayout):
-    """Paris open data: one column per candidate ("NOM Prénom"), the station's polygon."""
-
-    name: ClassVar[str] = "paris"
-    positions: dict[str, int] = field(default_factory=dict)
-    candidates: list[tuple[int, str, str]] = field(default_factory=list)
-
-    def parse(self, chunk: Chunk) -> Parsed:
-        frame = chunk.frame
-        width = chunk.width
-
-        def at(name: str) -> pl.Expr:
-            return _col(self.positions.get(name), width).str.strip_chars()
-
-        kind = (
-            at("scrutin")
-            .map_elements(lambda text: _PARIS_KINDS.get(norm(text).split(" ")[0], ""), pl.String)
-            .fill_null("")
-        )
-        election = pl.concat_str(
-            [kind, at("annee").fill_null(""), at("tour").fill_null(""), at("date").fill_null("")],
-            separator="|",
-        )
-        ident = at("id bvote")
-        arrondissement = ident.str.extract(r"^(\d+)-").str.zfill(2)
-        point = at("geo point 2d").str.extract_all(r"-?\d+(?:\.\d+)?")
-        keyed = frame.select(
-            election.alias("election"),
-            self._lines(chunk).alias("line"),
-            pl.lit("75").alias("dep"),
-            pl.concat_str([pl.lit("751"), arrondissement]).alias("commune"),
-            ident.str.extract(r"-(\w+)$").alias("number"),
-            at("num circ").alias("circo"),
-            pl.lit(None, dtype=pl.String).alias("circo_name"),
-            pl.lit("").alias("contest"),
-            _int(at("nb inscr")).alias("inscrits"),
-            (_int(at("nb inscr")) - _int(at("nb votant"))).alias("abstentions"),
-            _int(at("nb votant")).alias("votants"),
-            _int(at("nb bl")).alias("blancs"),
-            _int(at("nb nul")).alias("nuls"),
-            _int(at("nb exprim")).alias("exprimes"),
-            at("geo shape").alias("polygon"),
-            point.list.get(0, null_on_oob=True).cast(pl.Float64, strict=False).alias("latitude"),
-            point.list.get(1, null_on_oob=True).cast(pl.Float64, strict=False).alias("longitude"),
-            *[
-                _int(_col(position, width)).alias(f"v{position}")
-                for position, _last, _first in self.candidates
-            ],
-        )
-        blocks = [
-            keyed.select(
-                "election",
-                "line",
-                "dep",
-                "commune",
-                "number",
-                "contest",
-                pl.lit(panneau, dtype=pl.Int64).alias("panneau"),
-                pl.lit("").alias("nuance"),
-                pl.lit("").alias("sex"),
-                pl.lit(last).alias("last_name"),
-                pl.lit(first).alias("first_name"),
-                pl.lit("").alias("list_short_label"),
-                pl.lit("").alias("list_label"),
-                pl.col(f"v{position}").alias("voix"),
-            )
-            for panneau, (position, last, first) in enumerate(self.candidates, start=1)
-        ]
-        candidates = pl.concat(blocks) if blocks else _empty(CANDIDATE_SCHEMA)
-        return Parsed.from_long(keyed.select(STATION_COLUMNS), candidates.select(CANDIDATE_COLUMNS))
-
-    @classmethod
-    def detect(cls, header: list[str]) -> ParisLayout | None:
-        folded = [norm(name).replace("_", " ") for name in header]
-        if "id bvote" not in folded or "nb inscr" not in folded:
-            return None
-        positions: dict[str, int] = {}
-        for position, name in enumerate(folded):
-            positions.setdefault(name, position)
-        candidates = []
-        for position, name in enumerate(header):
-            if folded[position] in _PARIS_FIXED or folded[position].startswith("geo "):
-                continue
-            if is_unnamed(name):
-                continue
-            candidates.append((position, *_split_name(name)))
-        return cls(positions=positions, candidates=candidates)
-
-
-def _split_name(text: str) -> tuple[str, str]:
-    """``"MÉLENCHON Jean-Luc"`` → ("MÉLENCHON", "Jean-Luc"): capitals are the last name."""
-    words = text.strip().split()
-    last = [w for w in words if w.upper() == w and any(c.isalpha() for c in w)]
-    first = [w for w in words if w not in last]
-    return " ".join(last) or text.strip(), " ".join(first)
-
-
 def detect(table: Table) -> ResultLayout:
     """The layout of ``table``, or ImportFileError saying why none fits."""
+    from campagne.elections.importers.result_layouts_long import (
+        DataGouvLayout,
+        HeaderlessLayout,
+        ParisLayout,
+    )
+
     header = table.header
     for detector in (DataGouvLayout.detect, ParisLayout.detect, WideLayout.detect):
         layout = detector(header)

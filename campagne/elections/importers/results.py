@@ -1,8 +1,10 @@
 """Import a per-station results file: any layout of ``result_layouts``, CSV or XLSX.
 
-The file is read in chunks (progress is reported after each), normalised into compact
-polars frames per election, checked, then written in one transaction per election:
-re-importing the same election replaces its results, never duplicates them.
+The file is read and parsed in chunks by a thread (progress is reported after each),
+normalised into compact polars frames per election, checked, then written in one
+transaction per election: re-importing the same election replaces the results of the
+file's stations, never duplicates them, and leaves other stations' results alone (a
+département's extract does not erase another's).
 
 Checks, each reported as an anomaly with its line and station (rows are kept):
 inscrits = votants + abstentions, votants = exprimés + blancs + nuls, Σ voix = exprimés,
@@ -12,6 +14,7 @@ known commune (after mapping old codes onto current communes), one row per stati
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,9 +24,14 @@ from django.utils.translation import gettext as _
 
 from campagne.elections.communes import CommuneResolver
 from campagne.elections.importers.report import Progress, Report, no_progress
-from campagne.elections.importers.result_layouts import ElectionKey, ResultLayout, detect
+from campagne.elections.importers.result_layouts import (
+    ElectionKey,
+    Parsed,
+    ResultLayout,
+    detect,
+)
 from campagne.elections.importers.results_write import write_election
-from campagne.elections.importers.source import open_table, prefetched
+from campagne.elections.importers.source import Table, open_table, prefetched
 from campagne.elections.models import Election, ElectionKind
 from campagne.lib.import_registry import ImportFileError
 from campagne.lib.text import fold
@@ -86,18 +94,47 @@ def import_results(
     """Import one results file; see the module docstring. ImportFileError if unknown."""
     path = Path(path)
     choice = choice or ElectionChoice()
+    name = filename or path.name
     table = open_table(path)
     layout = detect(table)
-    report = Report(kind="results", file=filename or path.name)
+    report = Report(kind="results", file=name)
     report.details["layout"] = layout.name
+    # A thread reads and parses the next chunk (pure polars) while this one writes.
+    chunks = prefetched(_parsed(table, layout))
+    resolver = CommuneResolver.load()
+    elections = _accumulate(chunks, layout, choice, name, resolver, report, progress)
+    report.details["elections"] = [str(election) for election in elections]
+    report.details["election_ids"] = [election.pk for election in elections]
+    report.counts["communes_remapped"] = len(resolver.remapped)
+    return report
+
+
+def _parsed(table: Table, layout: ResultLayout) -> Iterator[tuple[int, float, Parsed]]:
+    for chunk in table.chunks(skip_first=layout.has_header, wanted=layout.wanted):
+        yield chunk.frame.height, chunk.fraction, layout.parse(chunk)
+
+
+def _accumulate(
+    chunks: Iterator[tuple[int, float, Parsed]],
+    layout: ResultLayout,
+    choice: ElectionChoice,
+    name: str,
+    resolver: CommuneResolver,
+    report: Report,
+    progress: Progress,
+) -> list[Election]:
+    """Read the whole file into compact frames per election, then write each election in
+    one transaction.
+
+    Writing chunk by chunk while a thread parses the next was measured slower: SQLite's
+    ``executemany`` takes the GIL back for every row and stalls behind the parser.
+    """
     stations: dict[str, list[pl.DataFrame]] = {}
     votes: dict[str, list[pl.DataFrame]] = {}
     wide_votes: dict[str, list[pl.DataFrame]] = {}
     identities: dict[str, list[pl.DataFrame]] = {}
     rows = 0
-    chunks = table.chunks(skip_first=layout.has_header, wanted=layout.wanted)
-    for chunk in prefetched(chunks):
-        parsed = layout.parse(chunk)
+    for height, fraction, parsed in chunks:
         for target, frame in (
             (stations, parsed.stations),
             (votes, parsed.votes),
@@ -108,20 +145,16 @@ def import_results(
                 continue
             for key, part in _by_election(frame):
                 target.setdefault(key, []).append(part)
-        rows += chunk.frame.height
-        progress(rows, chunk.fraction)
+        rows += height
+        progress(rows, fraction)
     report.counts["rows"] = rows
     keys = sorted(set(stations) | set(votes) | set(wide_votes))
     if not keys:
         raise ImportFileError(_("Aucune ligne de résultat dans ce fichier."))
-    elections = _elections(keys, layout, choice, filename or path.name)
-    resolver = CommuneResolver.load()
-    labels = []
+    elections = _elections(keys, layout, choice, name)
     for key in keys:
-        election = elections[key]
-        labels.append(str(election))
         write_election(
-            election,
+            elections[key],
             _concat(stations.get(key)),
             _concat(votes.get(key)),
             _concat(identities.get(key)),
@@ -129,10 +162,7 @@ def import_results(
             resolver=resolver,
             report=report,
         )
-    report.details["elections"] = labels
-    report.details["election_ids"] = [elections[key].pk for key in keys]
-    report.counts["communes_remapped"] = len(resolver.remapped)
-    return report
+    return [elections[key] for key in keys]
 
 
 def _by_election(frame: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:

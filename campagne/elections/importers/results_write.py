@@ -91,7 +91,7 @@ def write_election(
         elif votes is not None:
             _update_votes(election, votes, report)
         if had_candidates and votes is not None:
-            _delete_unused_candidates(election)
+            delete_unused_candidates(election)
     if votes is not None:
         report.counts["candidates"] += int(votes.get_column("count").sum() or 0)
 
@@ -336,8 +336,10 @@ def _wide_votes(
         ),
         pl.sum_horizontal(counted[k].cast(pl.Int64) for k in blocks).alias("count"),
     )
+    # The checked stations only: a line dropped as a duplicate brings no votes.
+    saved = stations if stations is not None else keyed
     per_station = (
-        per_line.join(keyed.select("line", "station"), on="line", how="inner")
+        per_line.join(saved.select("line", "station"), on="line", how="inner")
         .filter(pl.col("station").is_not_null())
         .unique("station", keep="first", maintain_order=True)
         .select(
@@ -412,7 +414,7 @@ def _stored_totals(election: Election) -> pl.DataFrame:
     )
 
 
-def _delete_unused_candidates(election: Election) -> None:
+def delete_unused_candidates(election: Election) -> None:
     used: set[int] = set()
     for votes in StationResult.objects.filter(election=election).values_list("votes", flat=True):
         used.update(int(key) for key in votes or {})
@@ -541,9 +543,9 @@ def _save_stations(stations: pl.DataFrame) -> None:
     )
     # Most files place no station: fewer columns to bind.
     columns = _STATION_COLUMNS if located else _STATION_COLUMNS[:9]
-    rows: list[tuple[Any, ...]] = frame.select(frame.columns[: len(columns)]).rows()
+    rows: pl.DataFrame | list[tuple[Any, ...]] = frame.select(frame.columns[: len(columns)])
     if stations.get_column("polygon").null_count() < stations.height:
-        rows = [_with_outline(row) for row in rows]
+        rows = [_with_outline(row) for row in frame.rows()]
     bulk.insert_rows(
         table,
         columns,

@@ -93,8 +93,8 @@ class Table:
         *,
         skip_first: bool = True,
         wanted: Wanted | None = None,
-        block_bytes: int = CHUNK_BYTES,
-        rows: int = CHUNK_ROWS,
+        block_bytes: int | None = None,
+        rows: int | None = None,
     ) -> Iterator[Chunk]:
         """The rows after the first line (if ``skip_first``), a block at a time: about
         ``block_bytes`` of CSV, or ``rows`` rows of XLSX.
@@ -102,9 +102,9 @@ class Table:
         ``wanted`` lets a CSV chunk skip parsing the columns nobody reads (percentages).
         """
         if self.kind == "xlsx":
-            yield from self._xlsx_chunks(skip_first, rows)
+            yield from self._xlsx_chunks(skip_first, rows or CHUNK_ROWS)
         else:
-            yield from self._csv_chunks(skip_first, block_bytes, wanted)
+            yield from self._csv_chunks(skip_first, block_bytes or CHUNK_BYTES, wanted)
 
     # --- CSV --------------------------------------------------------------------------
     def _csv_chunks(

@@ -29,3 +29,8 @@ def reason_label(part: dict[str, Any]) -> str:
     points = part.get("points", 0)
     text = f"{label} ({detail})" if detail else label
     return f"{text} : {points:+d}" if points else text
+
+
+@register.filter
+def get_item(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key, "")
