@@ -30,6 +30,13 @@ CAMPAGNE_BASE_URL = env_str("CAMPAGNE_BASE_URL", "http://127.0.0.1:8000").rstrip
 # SECRET_KEY (sessions, signed links) does not let erased people back in.
 CAMPAGNE_SUPPRESSION_KEY = env_str("CAMPAGNE_SUPPRESSION_KEY", SECRET_KEY)
 CAMPAGNE_DEMO = env_bool("CAMPAGNE_DEMO", False)
+# Map background tiles of the targeting map ({z}/{x}/{y}); empty for none. The map draws
+# the stations' shapes and names without tiles (an offline machine, a blocked tile server).
+MAP_TILES_URL = env_str("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILES_ATTRIBUTION = env_str(
+    "MAP_TILES_ATTRIBUTION",
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+)
 # CNIL: prospects who never answered are deleted after this many months (`campagne purge`).
 CAMPAGNE_PROSPECT_RETENTION_MONTHS = env_int("CAMPAGNE_PROSPECT_RETENTION_MONTHS", 2)
 
@@ -43,6 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "template_partials",
     "django_htmx",
+    # Only for the Leaflet JS/CSS it ships as static files (the targeting map).
+    "leaflet",
     # Serves the API docs' Swagger UI from our static files instead of a public CDN.
     "ninja",
     "django_tasks",
@@ -57,6 +66,8 @@ INSTALLED_APPS = [
     "campagne.imports",
     "campagne.demo",
     "campagne.segments",
+    "campagne.targeting",
+    "campagne.mailing",
 ]
 
 MIDDLEWARE = [
@@ -180,6 +191,22 @@ X_FRAME_OPTIONS = "DENY"
 _email = parse_email_url(env_str("EMAIL_URL", "console://" if DEBUG else "smtp://localhost:25"))
 globals().update(_email)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Campagne <ne-pas-repondre@campagne.test>")
+
+# Mailings (campagne.mailing): DKIM signing of SMTP sends when a key is given (PEM text in
+# CAMPAGNE_DKIM_PRIVATE_KEY, or a file in CAMPAGNE_DKIM_KEY_FILE); the domain defaults to
+# the sender's. Each send task keeps MAILING_SMTP_CONNECTIONS connections open in
+# parallel; a claim older than MAILING_CLAIM_TIMEOUT seconds is a dead worker's.
+CAMPAGNE_DKIM_PRIVATE_KEY = env_str("CAMPAGNE_DKIM_PRIVATE_KEY")
+if not CAMPAGNE_DKIM_PRIVATE_KEY and env_str("CAMPAGNE_DKIM_KEY_FILE"):
+    CAMPAGNE_DKIM_PRIVATE_KEY = Path(env_str("CAMPAGNE_DKIM_KEY_FILE")).read_text()
+CAMPAGNE_DKIM_SELECTOR = env_str("CAMPAGNE_DKIM_SELECTOR", "campagne")
+CAMPAGNE_DKIM_DOMAIN = env_str("CAMPAGNE_DKIM_DOMAIN")
+MAILING_SMTP_CONNECTIONS = env_int("MAILING_SMTP_CONNECTIONS", 4)
+MAILING_SEND_TASKS = env_int("MAILING_SEND_TASKS", 2)
+MAILING_BATCH_SIZE = env_int("MAILING_BATCH_SIZE", 100)
+MAILING_CLAIM_TIMEOUT = env_int("MAILING_CLAIM_TIMEOUT", 300)
+MAILING_RETRY_SECONDS = env_int("MAILING_RETRY_SECONDS", 120)
+MAILING_MAX_ATTEMPTS = env_int("MAILING_MAX_ATTEMPTS", 6)
 
 # --- Background tasks -------------------------------------------------------------------
 TASKS = {

@@ -13,6 +13,8 @@ urlpatterns = [
     path("elections/", include("campagne.elections.urls")),
     path("imports/", include("campagne.imports.urls")),
     path("segments/", include("campagne.segments.urls")),
+    path("ciblage/", include("campagne.targeting.urls")),
+    path("m/", include("campagne.mailing.urls")),
 ]
 
 # The interface language comes from the session/cookie (set_language) or the browser,

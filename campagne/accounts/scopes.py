@@ -94,6 +94,11 @@ class Scope:
     def can_purge(self) -> bool:
         return self.role == Role.HQ_ADMIN
 
+    @property
+    def can_send_mailings(self) -> bool:
+        """HQ admin, and organizers to the people of their territories (not HQ staff)."""
+        return self.role in (Role.HQ_ADMIN, Role.ORGANIZER)
+
     @cached_property
     def territories(self) -> Territories:
         if self.role != Role.ORGANIZER:

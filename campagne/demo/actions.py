@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from campagne.accounts.models import Role, User
+from campagne.demo.elections import load_demo_elections, reset_demo_elections
 from campagne.demo.generator import DEMO_TAGS, DIGNE, DemoGenerator, Draft, Place
 from campagne.demo.models import DemoLoad, DemoPerson
 from campagne.people.models import (
@@ -125,6 +126,8 @@ def load_demo(
         users = _ensure_accounts()
         drafts = DemoGenerator(places=places, seed=seed, now=timezone.now()).people(people)
         _write(drafts, users)
+        demo_people = Person.objects.filter(demo_marker__isnull=False)
+        load_demo_elections(owner=users["admin"], people=demo_people, seed=seed)
         seconds = time.perf_counter() - started
         DemoLoad.objects.create(seed=seed, people=len(drafts), seconds=seconds)
     communes = len({draft.person.commune_id for draft in drafts})
@@ -152,6 +155,7 @@ def reset_demo() -> int:
     demo_people = Person.objects.filter(pk__in=demo_ids)
     count = demo_people.count()
     demo_people.delete()
+    reset_demo_elections(User.objects.filter(email__in=[account.email for account in ACCOUNTS]))
     User.objects.filter(email__in=[account.email for account in ACCOUNTS]).delete()
     DemoLoad.objects.all().delete()
     Tag.objects.filter(name__in=DEMO_TAGS, people__isnull=True).delete()

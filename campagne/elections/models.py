@@ -137,10 +137,16 @@ class PollingStation(models.Model):
         related_name="polling_stations",
     )
     number = models.CharField(_("numéro"), max_length=8)
-    name = models.CharField(_("nom"), max_length=200, blank=True)
+    # Text fields default to "" in the database too: bulk inserts of stations from a
+    # results file (69,000 rows) leave them out.
+    name = models.CharField(_("nom"), max_length=200, blank=True, default="", db_default="")
     # The polling place's address as INSEE's REU gives it (number and street, postcode).
-    address_line = models.CharField(_("adresse du lieu de vote"), max_length=200, blank=True)
-    postal_code = models.CharField(_("code postal"), max_length=5, blank=True)
+    address_line = models.CharField(
+        _("adresse du lieu de vote"), max_length=200, blank=True, default="", db_default=""
+    )
+    postal_code = models.CharField(
+        _("code postal"), max_length=5, blank=True, default="", db_default=""
+    )
     circonscription = models.ForeignKey(
         Circonscription,
         on_delete=models.SET_NULL,
@@ -149,7 +155,7 @@ class PollingStation(models.Model):
         related_name="polling_stations",
     )
     # INSEE's REU station id (``id_brut_reu``): what table-adresses-reu.csv refers to.
-    reu_id = models.CharField(max_length=40, blank=True)
+    reu_id = models.CharField(max_length=40, blank=True, default="", db_default="")
     # GeoJSON geometry (Polygon or MultiPolygon, lon/lat WGS84) from the contours files.
     polygon = models.JSONField(_("contour"), null=True, blank=True)
     # The polygon's centroid, or the polling place's point when there is no polygon.

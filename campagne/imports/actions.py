@@ -32,7 +32,7 @@ from campagne.imports.mapping import (
 )
 from campagne.imports.models import DuplicateCandidate, ImportBatch
 from campagne.imports.normalize import Row, RowNormalizer
-from campagne.imports.pipeline import CHUNK_SIZE, ImportRun
+from campagne.imports.pipeline import ImportRun
 from campagne.imports.readers import Table, open_table
 from campagne.people.models import Channel
 
@@ -179,7 +179,7 @@ def queue_import(*, scope: Scope, batch: ImportBatch) -> ImportBatch:
 def run_import(
     *,
     batch_id: int,
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int | None = None,
     pause: float = 0.0,
     on_progress: Callable[[ImportBatch], None] | None = None,
     chunk_hook: Callable[[int], None] | None = None,

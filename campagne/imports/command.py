@@ -26,7 +26,6 @@ from campagne.accounts.scopes import scope_for
 from campagne.imports import actions
 from campagne.imports.mapping import ImportOptions, MappingError, load_mapping_file
 from campagne.imports.models import ImportBatch
-from campagne.imports.pipeline import CHUNK_SIZE
 from campagne.lib.import_registry import ImportFileError, Log
 from campagne.people.models import Channel
 
@@ -57,7 +56,12 @@ def add_arguments(parser: ArgumentParser) -> None:
             metavar="PREUVE",
             help=f"Tout le fichier a consenti au canal « {channel} » : la preuve.",
         )
-    parser.add_argument("--chunk-size", type=int, default=CHUNK_SIZE, help="Lignes par lot.")
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        help="Lignes par transaction (défaut : 50 000 sur SQLite, 10 000 sur PostgreSQL).",
+    )
     parser.add_argument(
         "--pause", type=float, default=0.0, help="Pause entre deux lots, en secondes."
     )
@@ -137,7 +141,7 @@ def _prepare(options: dict[str, Any], log: Log) -> ImportBatch:
 
 def handle(options: dict[str, Any], log: Log) -> dict[str, int]:
     run_options = {
-        "chunk_size": max(1, options.get("chunk_size") or CHUNK_SIZE),
+        "chunk_size": max(1, options["chunk_size"]) if options.get("chunk_size") else None,
         "pause": max(0.0, options.get("pause") or 0.0),
         "on_progress": _Progress(log),
     }

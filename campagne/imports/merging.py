@@ -285,6 +285,27 @@ def _inherit_candidates(survivor: Person, merged: Person) -> tuple[list[dict[str
     return saved, created
 
 
+def _take_chosen(
+    scope: Scope, keeper: Person, gone: Person, chosen: dict[str, str]
+) -> dict[str, list[Any]]:
+    """Copy the merged person's values the reviewer chose onto the survivor."""
+    changes: dict[str, list[Any]] = {}
+    for field in CHOICE_FIELDS:
+        if chosen[field] != MERGED:
+            continue
+        for name in ADDRESS_FIELDS if field == "address" else (field,):
+            old, new = getattr(keeper, name), getattr(gone, name)
+            if old != new:
+                setattr(keeper, name, new)
+                changes[name] = [_plain(old), _plain(new)]
+    if chosen["address"] == MERGED and not scope.covers_commune(gone.commune):
+        raise PermissionDenied(_("Cette commune est hors de votre périmètre."))
+    latest = gone.last_contact_at
+    if latest and (not keeper.last_contact_at or latest > keeper.last_contact_at):
+        keeper.last_contact_at = latest
+    return changes
+
+
 @transaction.atomic
 def merge_people(
     *,
@@ -301,25 +322,7 @@ def merge_people(
     _check_choices(chosen)
     before = snapshot(keeper)
     gone_snapshot = snapshot(gone)
-    changes: dict[str, list[Any]] = {}
-
-    def take(field: str) -> None:
-        old, new = getattr(keeper, field), getattr(gone, field)
-        if old != new:
-            setattr(keeper, field, new)
-            changes[field] = [_plain(old), _plain(new)]
-
-    for field in CHOICE_FIELDS:
-        if chosen[field] != MERGED:
-            continue
-        for name in ADDRESS_FIELDS if field == "address" else (field,):
-            take(name)
-    if chosen["address"] == MERGED and not scope.covers_commune(gone.commune):
-        raise PermissionDenied(_("Cette commune est hors de votre périmètre."))
-    if gone.last_contact_at and (
-        not keeper.last_contact_at or gone.last_contact_at > keeper.last_contact_at
-    ):
-        keeper.last_contact_at = gone.last_contact_at
+    changes = _take_chosen(scope, keeper, gone, chosen)
     keeper.email, added_emails = _combine_addresses(
         keeper, gone, PersonEmail, "address", "email", before["fields"]["email"]
     )

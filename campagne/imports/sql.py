@@ -52,6 +52,12 @@ def select_in(
     return found
 
 
+def has_rows(model: type[models.Model]) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table(model)} LIMIT 1")  # noqa: S608
+        return cursor.fetchone() is not None
+
+
 def insert(
     model: type[models.Model],
     names: Sequence[str],

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import override_settings
 from django.urls import reverse
 
 from campagne.elections.models import ImportJob, ImportStatus, StationResult
@@ -92,10 +91,11 @@ def upload(client, name="circos23-tour1.csv", **data):
     return client.post(IMPORTS, payload)
 
 
-@override_settings(TASKS=IMMEDIATE_TASKS)
 def test_hq_admin_uploads_and_the_task_imports(
     client, hq_admin, tmp_path, settings, django_capture_on_commit_callbacks
 ):
+    # Both through the `settings` fixture: it restores them in the right order.
+    settings.TASKS = IMMEDIATE_TASKS
     settings.MEDIA_ROOT = tmp_path
     client.force_login(hq_admin)
     with django_capture_on_commit_callbacks(execute=True):
@@ -118,10 +118,10 @@ def test_hq_admin_uploads_and_the_task_imports(
     assert "<html" not in fragment.content.decode()
 
 
-@override_settings(TASKS=IMMEDIATE_TASKS)
 def test_a_file_the_importer_does_not_know_fails_the_job_with_its_reason(
     client, hq_admin, tmp_path, settings, django_capture_on_commit_callbacks
 ):
+    settings.TASKS = IMMEDIATE_TASKS
     settings.MEDIA_ROOT = tmp_path
     client.force_login(hq_admin)
     with django_capture_on_commit_callbacks(execute=True):

@@ -325,7 +325,6 @@ class WideLayout(ResultLayout):
         """Wide votes and identities, block by block (a block is one candidate per line)."""
         columns: list[pl.Expr] = [pl.lit("").alias("election"), self._lines(chunk).alias("line")]
         texts: list[list[pl.Expr]] = []
-        identities = []
         base = frame.with_columns(contest.fill_null("").alias("__contest"))
         end = self._end(width)
         for k, start in enumerate(range(self.block_start, end, self.stride)):
@@ -355,20 +354,29 @@ class WideLayout(ResultLayout):
                 ]
             )
         wide = base.select(columns)
-        for k, expressions in enumerate(texts):
-            # The hash computed for the votes; the text of each distinct identity.
-            identities.append(
-                base.select(expressions)
-                .with_columns(
-                    pl.lit("").alias("election"), wide.get_column(f"i{k}").alias("identity")
-                )
-                .unique("identity", maintain_order=True)
-                .filter(pl.col("identity").is_not_null())
-                .select(IDENTITY_COLUMNS)
-            )
-        if not identities:
+        if not texts:
             return wide, split_identities(empty_frame(CANDIDATE_SCHEMA))[1]
-        merged = pl.concat(identities).unique("identity", maintain_order=True)
+        # The hash computed for the votes, the text of each distinct identity: one lazy
+        # query over every block, which polars runs in parallel.
+        hashed = pl.concat(
+            [base, wide.select([f"i{k}" for k in range(len(texts))])], how="horizontal"
+        ).lazy()
+        merged = (
+            pl.concat(
+                [
+                    hashed.select(
+                        pl.lit("").alias("election"),
+                        pl.col(f"i{k}").alias("identity"),
+                        *expressions,
+                    )
+                    .filter(pl.col("identity").is_not_null())
+                    .unique("identity", maintain_order=True)
+                    for k, expressions in enumerate(texts)
+                ]
+            )
+            .unique("identity", maintain_order=True)
+            .collect()
+        )
         return wide, merged.with_columns(
             as_int(pl.col("panneau")).alias("panneau"),
             *[as_text(pl.col(name)).alias(name) for name in CANDIDATE_TEXT],

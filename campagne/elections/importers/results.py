@@ -1,6 +1,6 @@
 """Import a per-station results file: any layout of ``result_layouts``, CSV or XLSX.
 
-The file is read and parsed in chunks by a thread (progress is reported after each),
+The file is read in chunks by a thread and parsed here (progress is reported after each),
 normalised into compact polars frames per election, checked, then written in one
 transaction per election: re-importing the same election replaces the results of the
 file's stations, never duplicates them, and leaves other stations' results alone (a
@@ -31,7 +31,7 @@ from campagne.elections.importers.result_layouts import (
     detect,
 )
 from campagne.elections.importers.results_write import write_election
-from campagne.elections.importers.source import Table, open_table, prefetched
+from campagne.elections.importers.source import Chunk, open_table, prefetched
 from campagne.elections.models import Election, ElectionKind
 from campagne.lib.import_registry import ImportFileError
 from campagne.lib.text import fold
@@ -99,8 +99,11 @@ def import_results(
     layout = detect(table)
     report = Report(kind="results", file=name)
     report.details["layout"] = layout.name
-    # A thread reads and parses the next chunk (pure polars) while this one writes.
-    chunks = prefetched(_parsed(table, layout))
+    # A thread reads the next chunk while this one parses the current one (polars
+    # releases the GIL: the two overlap).
+    chunks = _parsed(
+        prefetched(table.chunks(skip_first=layout.has_header, wanted=layout.wanted)), layout
+    )
     resolver = CommuneResolver.load()
     elections = _accumulate(chunks, layout, choice, name, resolver, report, progress)
     report.details["elections"] = [str(election) for election in elections]
@@ -109,8 +112,8 @@ def import_results(
     return report
 
 
-def _parsed(table: Table, layout: ResultLayout) -> Iterator[tuple[int, float, Parsed]]:
-    for chunk in table.chunks(skip_first=layout.has_header, wanted=layout.wanted):
+def _parsed(chunks: Iterator[Chunk], layout: ResultLayout) -> Iterator[tuple[int, float, Parsed]]:
+    for chunk in chunks:
         yield chunk.frame.height, chunk.fraction, layout.parse(chunk)
 
 

@@ -71,6 +71,9 @@ def write_election(
         else:
             votes = with_keys(votes, resolver)
     checked = check_stations(keyed, election, report) if keyed is not None else None
+    # Foreign keys hold by construction (communes read from the table, circonscriptions
+    # and stations written first in this transaction): SQLite's per-row checks, a third
+    # of the write time, are skipped (a no-op inside an outer transaction, e.g. tests).
     with connection.constraint_checks_disabled(), transaction.atomic():
         had_candidates = Candidate.objects.filter(election=election).exists()
         pending: Future[pl.DataFrame] | None = None
@@ -486,11 +489,7 @@ _STATION_COLUMNS = [
     "commune_id",
     "departement_id",
     "number",
-    "name",
-    "address_line",
-    "postal_code",
     "circonscription_id",
-    "reu_id",
     "polygon",
     "latitude",
     "longitude",
@@ -527,11 +526,7 @@ def _save_stations(stations: pl.DataFrame) -> None:
         "current",
         "current_dep",
         "number",
-        pl.lit("").alias("name"),
-        pl.lit("").alias("address_line"),
-        pl.lit("").alias("postal_code"),
         "circo_code",
-        pl.lit("").alias("reu_id"),
         "polygon",
         "latitude",
         "longitude",
@@ -542,7 +537,7 @@ def _save_stations(stations: pl.DataFrame) -> None:
         stations.get_column("latitude").null_count() < stations.height
     )
     # Most files place no station: fewer columns to bind.
-    columns = _STATION_COLUMNS if located else _STATION_COLUMNS[:9]
+    columns = _STATION_COLUMNS if located else _STATION_COLUMNS[:5]
     rows: pl.DataFrame | list[tuple[Any, ...]] = frame.select(frame.columns[: len(columns)])
     if stations.get_column("polygon").null_count() < stations.height:
         rows = [_with_outline(row) for row in frame.rows()]
@@ -557,13 +552,13 @@ def _save_stations(stations: pl.DataFrame) -> None:
 
 def _with_outline(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """A station row whose polygon is GeoJSON text: adapt it, add centroid and box."""
-    geometry = _geometry(row[9])
+    geometry = _geometry(row[5])
     outline = shape(geometry)
     if outline is None:
-        return (*row[:9], None, *row[10:])
+        return (*row[:5], None, *row[6:])
     polygon = PollingStation._meta.get_field("polygon").get_db_prep_save(geometry, connection)
     return (
-        *row[:9],
+        *row[:5],
         polygon,
         outline.latitude,
         outline.longitude,

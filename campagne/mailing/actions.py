@@ -1,0 +1,182 @@
+"""Writes on mailings: start (freeze the audience), resume, unsubscribe."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.functions import Coalesce, JSONObject, Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campagne.accounts.models import Role, User
+from campagne.accounts.scopes import Scope, scope_for
+from campagne.mailing import smtp
+from campagne.mailing.message import recipient_from_token
+from campagne.mailing.models import Mailing, Recipient
+from campagne.people import actions as people_actions
+from campagne.people.models import Channel, Consent, PersonQuerySet, Suppression
+from campagne.people.models import suppression_digest as digest_of
+
+UNSUBSCRIBE_SOURCE = "désinscription e-mail"
+
+
+def system_scope() -> Scope:
+    """Who acts for a person clicking "unsubscribe": a transient HQ admin, never saved."""
+    user = User(email="system@campagne", role=Role.HQ_ADMIN)
+    user.is_active = True
+    return scope_for(user)
+
+
+def require_send(scope: Scope) -> None:
+    scope.require(scope.can_send_mailings, _("Votre rôle ne permet pas d'envoyer des e-mails."))
+
+
+def audience(scope: Scope, mailing: Mailing) -> PersonQuerySet:
+    """People of ``scope`` in the included segments, minus the excluded ones, who have an
+    address and gave their e-mail consent (still granted, so never unsubscribed)."""
+    included = list(mailing.segments.all())
+    if not included:
+        return scope.people().none()
+    condition = Q()
+    for segment in included:
+        condition |= Q(pk__in=segment.members(scope).values("pk"))
+    people = scope.people().filter(condition)
+    for segment in mailing.excluded_segments.all():
+        people = people.exclude(pk__in=segment.members(scope).values("pk"))
+    consent = Consent.objects.filter(person=OuterRef("pk"), channel=Channel.EMAIL, granted=True)
+    return people.exclude(email="").filter(Exists(consent))
+
+
+def _insert_recipients(scope: Scope, mailing: Mailing) -> int:
+    """INSERT … SELECT: one row per distinct lower-cased address (the lowest person id wins)."""
+    rows = (
+        audience(scope, mailing)
+        .order_by("pk")
+        .annotate(
+            _mailing=Value(mailing.pk),
+            _email=Lower("email"),
+            _merge=JSONObject(
+                prenom="first_name",
+                nom="last_name",
+                civilite="civility",
+                commune=Coalesce("commune__name", Value("")),
+                code_postal="postal_code",
+                origine="origin",
+            ),
+            _status=Value(Recipient.Status.QUEUED),
+            _claimed_by=Value(""),
+            _zero=Value(0),
+            _error=Value(""),
+            _message_id=Value(""),
+        )
+        .values_list(
+            "_mailing",
+            "pk",
+            "_email",
+            "_merge",
+            "_status",
+            "_claimed_by",
+            "_zero",
+            "_error",
+            "_message_id",
+        )
+    )
+    select, params = rows.query.sql_with_params()
+    table = connection.ops.quote_name(Recipient._meta.db_table)
+    columns = "mailing_id, person_id, email, merge, status, claimed_by, attempts, error"
+    sql = f"INSERT INTO {table} ({columns}, message_id) {select} ON CONFLICT DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _remove_suppressed(mailing: Mailing) -> int:
+    """Drop rows whose address is on the suppression list (bounces, complaints, erasures).
+
+    The list holds keyed hashes only, so the comparison is made here, by batches.
+    """
+    removed = 0
+    rows = Recipient.objects.filter(mailing=mailing).order_by("id").values_list("id", "email")
+    batch: dict[str, int] = {}
+
+    def flush() -> int:
+        found = Suppression.objects.filter(digest__in=batch.keys()).values_list("digest", flat=True)
+        ids = [batch[digest] for digest in found]
+        batch.clear()
+        return Recipient.objects.filter(id__in=ids).delete()[0] if ids else 0
+
+    for pk, email in rows.iterator(chunk_size=5000):
+        batch[digest_of("email", email)] = pk
+        if len(batch) >= 5000:
+            removed += flush()
+    if batch:
+        removed += flush()
+    return removed
+
+
+def _enqueue(mailing_id: int) -> None:
+    from campagne.mailing.tasks import send_mailing_task
+
+    for _n in range(max(1, settings.MAILING_SEND_TASKS)):
+        send_mailing_task.enqueue(mailing_id)
+
+
+def start_sending(*, scope: Scope, mailing: Mailing) -> dict[str, int]:
+    """Freeze the audience into recipient rows and enqueue the send tasks."""
+    require_send(scope)
+    if not mailing.sender.validated:
+        raise ValidationError({"sender": _("Cet expéditeur n'a pas été validé par le QG.")})
+    smtp.check_configured()
+    with transaction.atomic():
+        started = Mailing.objects.filter(
+            pk=mailing.pk, status__in=[Mailing.Status.DRAFT, Mailing.Status.SCHEDULED]
+        ).update(status=Mailing.Status.SENDING, started_at=timezone.now())
+        if not started:
+            raise ValidationError(_("Cet envoi a déjà commencé."))
+        inserted = _insert_recipients(scope, mailing)
+        suppressed = _remove_suppressed(mailing)
+        transaction.on_commit(lambda: _enqueue(mailing.pk))
+    mailing.refresh_from_db()
+    return {"recipients": inserted - suppressed, "suppressed": suppressed}
+
+
+def resume_sending(*, scope: Scope, mailing: Mailing) -> None:
+    """Enqueue send tasks again for a mailing that is sending (after a crash, say)."""
+    require_send(scope)
+    if mailing.status != Mailing.Status.SENDING:
+        raise ValidationError(_("Cet envoi n'est pas en cours."))
+    transaction.on_commit(lambda: _enqueue(mailing.pk))
+
+
+def unsubscribe(*, token: str, at: Any = None) -> Recipient | None:
+    """Withdraw the e-mail consent of the person a message was sent to (idempotent).
+
+    None when the token is not one of ours (tampered with, or the row is gone).
+    """
+    pk = recipient_from_token(token)
+    recipient = (
+        Recipient.objects.select_related("person").filter(pk=pk).first() if pk else None
+    )
+    if recipient is None or recipient.person is None:
+        return recipient
+    at = at or timezone.now()
+    with transaction.atomic():
+        current = Consent.objects.filter(person=recipient.person, channel=Channel.EMAIL).first()
+        if current is not None and not current.granted:
+            return recipient
+        proof = {"mailing": recipient.mailing_id, "recipient": recipient.pk, "at": at.isoformat()}
+        people_actions.set_consent(
+            scope=system_scope(),
+            person=recipient.person,
+            channel=Channel.EMAIL,
+            granted=False,
+            source=UNSUBSCRIBE_SOURCE,
+            proof=json.dumps(proof),
+            at=at,
+        )
+    return recipient

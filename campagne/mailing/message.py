@@ -1,0 +1,140 @@
+"""Build each recipient's MIME message from a skeleton made once per mailing.
+
+The standard library's ``EmailMessage`` builds ~240 messages/s per core; here the
+headers and parts that are the same for everyone are bytes made once, and a message is
+a few joins, two C-level quoted-printable encodings and (optionally) a DKIM signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from email.utils import formataddr, formatdate
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.signing import Signer
+from django.urls import reverse
+
+from campagne.mailing.dkim import DkimSigner
+from campagne.mailing.models import Mailing
+from campagne.mailing.rendering import ORIGIN, UNSUBSCRIBE, Compiled, compile_mailing
+
+_unsubscribe_signer = Signer(salt="campagne.mailing.unsubscribe")
+
+
+def unsubscribe_token(recipient_id: int) -> str:
+    return _unsubscribe_signer.sign(str(recipient_id))
+
+
+def recipient_from_token(token: str) -> int | None:
+    """The recipient id a token was made for, or None if it was tampered with."""
+    from django.core.signing import BadSignature
+
+    try:
+        return int(_unsubscribe_signer.unsign(token))
+    except (BadSignature, ValueError):
+        return None
+
+
+def encode_header_text(text: str) -> bytes:
+    """RFC 2047 encoded words (base64, UTF-8) when ``text`` is not plain short ASCII."""
+    if text.isascii() and len(text) < 900 and "\n" not in text and "=?" not in text:
+        return text.encode()
+    words, chunk = [], b""
+    for char in text.replace("\n", " "):
+        encoded = char.encode()
+        if len(chunk) + len(encoded) > 45:  # 45 bytes → 60 base64 chars, under 75 per word
+            words.append(chunk)
+            chunk = b""
+        chunk += encoded
+    words.append(chunk)
+    return b"\r\n ".join(b"=?utf-8?b?" + base64.b64encode(word) + b"?=" for word in words)
+
+
+def _qp(text: str) -> bytes:
+    encoded = binascii.b2a_qp(text.replace("\r\n", "\n").encode(), istext=True)
+    return encoded.replace(b"\n", b"\r\n")
+
+
+def dkim_signer_from_settings(domain: str) -> DkimSigner | None:
+    key = settings.CAMPAGNE_DKIM_PRIVATE_KEY
+    if not key:
+        return None
+    return DkimSigner(
+        private_key=key.encode(),
+        selector=settings.CAMPAGNE_DKIM_SELECTOR,
+        domain=settings.CAMPAGNE_DKIM_DOMAIN or domain,
+    )
+
+
+class Skeleton:
+    """Everything about a mailing's messages that does not depend on the recipient."""
+
+    def __init__(self, mailing: Mailing, *, dkim: DkimSigner | None = None) -> None:
+        self.mailing = mailing
+        self.compiled: Compiled = compile_mailing(mailing)
+        sender = mailing.sender
+        self.domain = sender.domain
+        self.dkim = dkim
+        self.from_header = formataddr((sender.name, sender.address)).encode()
+        self.reply_to = sender.reply_to.encode() if sender.reply_to else b""
+        self.mailto = (sender.reply_to or sender.address).encode()
+        self.unsubscribe_base = settings.CAMPAGNE_BASE_URL + reverse(
+            "mailing:unsubscribe", args=["TOKEN"]
+        ).removesuffix("TOKEN/")
+        self.message_id_suffix = f".{mailing.pk}.{secrets.token_hex(4)}@{self.domain}>".encode()
+        boundary = f"=_cpg_{secrets.token_hex(12)}".encode()
+        self.content_type = b'multipart/alternative; boundary="' + boundary + b'"'
+        self.text_head = (
+            b"--" + boundary + b"\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        )
+        self.html_head = (
+            b"\r\n--" + boundary + b"\r\nContent-Type: text/html; charset=utf-8\r\n"
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        )
+        self.tail = b"\r\n--" + boundary + b"--\r\n"
+
+    def message_id(self, recipient_id: int) -> str:
+        return f"<{recipient_id}" + self.message_id_suffix.decode()
+
+    def unsubscribe_url(self, recipient_id: int) -> str:
+        return f"{self.unsubscribe_base}{unsubscribe_token(recipient_id)}/"
+
+    def build(
+        self, *, recipient_id: int, email: str, merge: dict[str, str], origin: str
+    ) -> tuple[str, bytes]:
+        """(Message-ID, the message as bytes with CRLF line ends, not dot-stuffed)."""
+        url = self.unsubscribe_url(recipient_id)
+        values = {**merge, ORIGIN: origin, UNSUBSCRIBE: url}
+        subject, html, text = self.compiled.render(values)
+        message_id = self.message_id(recipient_id)
+        body = self.text_head + _qp(text) + self.html_head + _qp(html) + self.tail
+        headers = [
+            (b"From", self.from_header),
+            (b"To", email.encode()),
+            (b"Subject", encode_header_text(subject)),
+            (b"Date", formatdate(usegmt=True).encode()),
+            (b"Message-ID", message_id.encode()),
+            (
+                b"List-Unsubscribe",
+                b"<"
+                + url.encode()
+                + b">, <mailto:"
+                + self.mailto
+                + b"?subject="
+                + quote(f"unsubscribe {recipient_id}").encode()
+                + b">",
+            ),
+            (b"List-Unsubscribe-Post", b"List-Unsubscribe=One-Click"),
+            (b"MIME-Version", b"1.0"),
+            (b"Content-Type", self.content_type),
+        ]
+        if self.reply_to:
+            headers.append((b"Reply-To", self.reply_to))
+        head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+        if self.dkim is not None:
+            head = self.dkim.signature_header(headers, body) + head
+        return message_id, head + b"\r\n" + body

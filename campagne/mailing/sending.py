@@ -1,0 +1,271 @@
+"""The send loop: claim recipient rows, send them, record each outcome.
+
+States of a recipient row and who moves it::
+
+    queued ──claim──▶ claimed ──(body sent, before the final ".")──▶ sending ──250──▶ sent
+       ▲                 │                                              │
+       └── 4xx, or stale claim (dead worker) ┘          5xx ▶ bounced   └ crash ▶ failed
+
+The guarantee, exactly:
+
+- A row is claimed by one worker at a time (conditional UPDATE … WHERE status='queued').
+- Before the terminating "." of DATA, the worker commits ``claimed → sending`` for its own
+  claim token (a conditional UPDATE). A server cannot accept a message before that "."
+  (RFC 5321 §4.1.1.4), and only one worker can win that UPDATE, so a message is
+  transmitted in full at most once, even if a claim was wrongly taken as stale.
+- A worker killed before that commit leaves ``claimed`` rows: they go back to ``queued``
+  after MAILING_CLAIM_TIMEOUT and are sent once, by whoever resumes.
+- A worker killed after it (one round trip per open connection, RFC 1047's window)
+  leaves ``sending`` rows: the server may or may not have accepted them. They are never
+  sent again: after the timeout they become ``failed`` with an explicit error, visible in
+  ``campagne mailing status``. So: never twice; exactly once except for at most one
+  message per open SMTP connection at the instant of a crash, which is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, F, Min, OuterRef, Q
+from django.utils import timezone
+
+from campagne.mailing.message import Skeleton, dkim_signer_from_settings
+from campagne.mailing.models import Mailing, Recipient
+from campagne.mailing.smtp import Abandoned, Connection, Rejected
+from campagne.people.models import Suppression, suppression_digest
+
+logger = logging.getLogger(__name__)
+S = Recipient.Status
+INTERRUPTED = "interrompu pendant la remise SMTP : non renvoyé pour éviter un doublon"
+
+
+def requeue_stale(mailing_id: int) -> dict[str, int]:
+    """Put dead workers' claims back in the queue; settle their in-flight messages."""
+    cutoff = timezone.now() - timedelta(seconds=settings.MAILING_CLAIM_TIMEOUT)
+    rows = Recipient.objects.filter(mailing_id=mailing_id, claimed_at__lt=cutoff)
+    requeued = rows.filter(status=S.CLAIMED).update(
+        status=S.QUEUED, claimed_by="", claimed_at=None
+    )
+    unknown = rows.filter(status=S.SENDING).update(status=S.FAILED, error=INTERRUPTED)
+    return {"requeued": requeued, "interrupted": unknown}
+
+
+def claim(mailing_id: int, size: int) -> tuple[str, list[tuple[Any, ...]]]:
+    """Claim up to ``size`` due rows of a mailing that is sending; return (token, rows)."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    due = (
+        Recipient.objects.filter(
+            mailing_id=mailing_id, status=S.QUEUED, mailing__status=Mailing.Status.SENDING
+        )
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("id")
+        .values("id")[:size]
+    )
+    claimed = Recipient.objects.filter(id__in=due, status=S.QUEUED).update(
+        status=S.CLAIMED, claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return token, []
+    rows = list(
+        Recipient.objects.filter(claimed_by=token, status=S.CLAIMED)
+        .order_by("id")
+        .values_list("id", "email", "merge", "attempts")
+    )
+    return token, rows
+
+
+def _next_retry(mailing_id: int) -> Any:
+    return Recipient.objects.filter(
+        mailing_id=mailing_id, status=S.QUEUED, mailing__status=Mailing.Status.SENDING
+    ).aggregate(at=Min("next_attempt_at"))["at"]
+
+
+class _Recorder:
+    """Per-message writes as single conditional UPDATEs on this thread's connection."""
+
+    def __init__(self) -> None:
+        self.table = connection.ops.quote_name(Recipient._meta.db_table)
+
+    def _now(self) -> Any:
+        return connection.ops.adapt_datetimefield_value(timezone.now())
+
+    def _update(self, sql: str, params: list[Any]) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {self.table} SET {sql}", params)  # noqa: S608 - our table
+            return cursor.rowcount
+
+    def sending(self, pk: int, token: str, message_id: str) -> bool:
+        return (
+            self._update(
+                "status = %s, message_id = %s WHERE id = %s AND claimed_by = %s AND status = %s",
+                [S.SENDING, message_id, pk, token, S.CLAIMED],
+            )
+            == 1
+        )
+
+    def sent(self, pk: int, token: str) -> None:
+        self._update(
+            "status = %s, sent_at = %s, error = '' WHERE id = %s AND claimed_by = %s",
+            [S.SENT, self._now(), pk, token],
+        )
+
+    def retry(self, pk: int, token: str, attempts: int, error: str) -> None:
+        if attempts >= settings.MAILING_MAX_ATTEMPTS:
+            self.failed(pk, token, error)
+            return
+        delay = settings.MAILING_RETRY_SECONDS * 2 ** (attempts - 1)
+        at = connection.ops.adapt_datetimefield_value(timezone.now() + timedelta(seconds=delay))
+        self._update(
+            "status = %s, next_attempt_at = %s, claimed_by = '', claimed_at = NULL, error = %s "
+            "WHERE id = %s AND claimed_by = %s",
+            [S.QUEUED, at, error[:500], pk, token],
+        )
+
+    def failed(self, pk: int, token: str, error: str) -> None:
+        self._update(
+            "status = %s, error = %s WHERE id = %s AND claimed_by = %s",
+            [S.FAILED, error[:500], pk, token],
+        )
+
+    def bounced(self, pk: int, token: str, email: str, error: str) -> None:
+        with transaction.atomic():
+            self._update(
+                "status = %s, error = %s WHERE id = %s AND claimed_by = %s",
+                [S.BOUNCED, error[:500], pk, token],
+            )
+            Suppression.objects.get_or_create(
+                digest=suppression_digest("email", email),
+                defaults={"kind": Suppression.Kind.EMAIL, "reason": Suppression.Reason.BOUNCE},
+            )
+
+
+def _send_rows(
+    skeleton: Skeleton, smtp: Connection, token: str, rows: list[tuple[Any, ...]]
+) -> dict[str, int]:
+    recorder = _Recorder()
+    envelope_from = skeleton.mailing.sender.address
+    stats = {"sent": 0, "retried": 0, "bounced": 0, "failed": 0, "skipped": 0}
+    for pk, email, merge, attempts in rows:
+        message_id, message = skeleton.build(
+            recipient_id=pk, email=email, merge=merge, origin=merge.get("origine", "")
+        )
+        try:
+            smtp.deliver(
+                envelope_from, email, message, lambda: recorder.sending(pk, token, message_id)
+            )
+        except Abandoned:
+            stats["skipped"] += 1  # our claim was taken over: the other worker sends it
+            continue
+        except Rejected as exc:
+            error = f"{exc.code} {exc.reply}"
+            if not exc.permanent:
+                recorder.retry(pk, token, attempts, error)
+                stats["retried"] += 1
+            elif exc.stage in ("rcpt", "end-of-data"):
+                recorder.bounced(pk, token, email, error)
+                stats["bounced"] += 1
+            else:
+                recorder.failed(pk, token, error)
+                stats["failed"] += 1
+            continue
+        except OSError as exc:  # smtplib's errors are OSErrors too
+            # Broken before the final ".": not delivered, try again; after it: unknown.
+            if recorder.sending(pk, token, message_id):
+                recorder.failed(pk, token, INTERRUPTED)
+                stats["failed"] += 1
+            else:
+                recorder.retry(pk, token, attempts, f"connexion : {exc}")
+                stats["retried"] += 1
+            continue
+        recorder.sent(pk, token)
+        stats["sent"] += 1
+    return stats
+
+
+def _wait_for_work(mailing_id: int) -> bool:
+    """Nothing to claim now: wait for a retry that falls due or for other workers' claims
+    (settled, or requeued once stale). False when nothing is left to wait for."""
+    if sum(requeue_stale(mailing_id).values()):
+        return True
+    at = _next_retry(mailing_id)
+    if at is not None:
+        time.sleep(min(max((at - timezone.now()).total_seconds(), 0.05), 1.0))
+        return True
+    in_flight = Recipient.objects.filter(
+        mailing_id=mailing_id,
+        status__in=[S.CLAIMED, S.SENDING],
+        mailing__status=Mailing.Status.SENDING,
+    )
+    if in_flight.exists():
+        time.sleep(0.5)
+        return True
+    return False
+
+
+def _drain(skeleton: Skeleton, totals: dict[str, int], lock: threading.Lock) -> None:
+    """One thread: claim, send, repeat, waiting for retries that are due soon."""
+    smtp = Connection()
+    mailing_id = skeleton.mailing.pk
+    try:
+        while True:
+            token, rows = claim(mailing_id, settings.MAILING_BATCH_SIZE)
+            if not rows:
+                if not _wait_for_work(mailing_id):
+                    break
+                continue
+            stats = _send_rows(skeleton, smtp, token, rows)
+            with lock:
+                for key, value in stats.items():
+                    totals[key] = totals.get(key, 0) + value
+    finally:
+        smtp.close()
+        if threading.current_thread() is not threading.main_thread():
+            connection.close()
+
+
+def finish_if_done(mailing_id: int) -> bool:
+    """Mark the mailing sent when no row is left to send (idempotent)."""
+    pending = Recipient.objects.filter(
+        mailing=OuterRef("pk"), status__in=[S.QUEUED, S.CLAIMED, S.SENDING]
+    )
+    return bool(
+        Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.SENDING)
+        .exclude(Exists(pending))
+        .update(status=Mailing.Status.SENT, finished_at=timezone.now())
+    )
+
+
+def send_mailing(mailing_id: int) -> dict[str, int]:
+    """Send what is left of a mailing with MAILING_SMTP_CONNECTIONS parallel connections.
+
+    Idempotent and safe to run in several workers at once: each takes its own claims.
+    """
+    mailing = Mailing.objects.select_related("sender").filter(pk=mailing_id).first()
+    if mailing is None or mailing.status != Mailing.Status.SENDING:
+        return {}
+    totals: dict[str, int] = dict(requeue_stale(mailing_id))
+    skeleton = Skeleton(mailing, dkim=dkim_signer_from_settings(mailing.sender.domain))
+    lock = threading.Lock()
+    count = max(1, settings.MAILING_SMTP_CONNECTIONS)
+    if count == 1:
+        _drain(skeleton, totals, lock)
+    else:
+        threads = [
+            threading.Thread(target=_drain, args=(skeleton, totals, lock), daemon=True)
+            for _ in range(count)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    totals["finished"] = int(finish_if_done(mailing_id))
+    logger.info("mailing %s: %s", mailing_id, totals)
+    return totals
