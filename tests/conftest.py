@@ -10,6 +10,21 @@ from tests.factories import PersonFactory, UserFactory, commune
 pytest_plugins = ["tests.postgres_server", "tests.browser.chromium"]
 
 
+@pytest.fixture(autouse=True)
+def _french_by_default():
+    """Every test starts in French, the default language.
+
+    LocaleMiddleware activates the request's language for the whole thread and the test
+    client runs in the test's thread, so one English request would otherwise leak into
+    the tests that follow it.
+    """
+    from django.utils import translation
+
+    translation.activate("fr")
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def hq_admin(db):
     return UserFactory(email="admin@test.campagne", role=Role.HQ_ADMIN)
