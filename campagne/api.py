@@ -142,12 +142,14 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 def _register_routers() -> None:
     from campagne.accounts.api import router as me_router
+    from campagne.mailing.api import router as mailing_router
     from campagne.people.api import router as people_router
     from campagne.segments.api import router as segments_router
     from campagne.targeting.api import router as targeting_router
     from campagne.territory.api import router as territory_router
 
     api.add_router("/me", me_router)
+    api.add_router("/mailings", mailing_router)
     api.add_router("/people", people_router)
     api.add_router("/segments", segments_router)
     api.add_router("/targeting", targeting_router)

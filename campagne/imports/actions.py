@@ -222,6 +222,17 @@ def run_import(
     return batch
 
 
+def requeue_interrupted(*, batch_id: int) -> None:
+    """Queue again a batch whose worker stopped between two chunks."""
+    from campagne.imports.tasks import run_import_task
+
+    with transaction.atomic():
+        ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.FAILED).update(
+            status=ImportBatch.Status.QUEUED
+        )
+        transaction.on_commit(lambda: run_import_task.enqueue(batch_id))
+
+
 def _fail(batch: ImportBatch, reason: str) -> None:
     ImportBatch.objects.filter(pk=batch.pk).exclude(status=ImportBatch.Status.DONE).update(
         status=ImportBatch.Status.FAILED, error=reason[:2000], heartbeat_at=timezone.now()

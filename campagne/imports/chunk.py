@@ -250,12 +250,18 @@ class ChunkState:
 
     def _load_likely(self, rows: list[Row]) -> None:
         keys = set()
+        index, key = self.index, self.key
         for row in rows:
-            if any(self.index.get(value) for value in row.values()):
-                continue  # An exact match decides; no need to look further.
-            key = self._likely_key(row.commune, self.key(row.first_name), self.key(row.last_name))
-            if key:
-                keys.add(key)
+            if row.commune is None:
+                continue
+            first, last = key(row.first_name), key(row.last_name)
+            if not first or not last:
+                continue
+            for value in row.contacts:
+                if value in index:
+                    break  # An exact match decides; no need to look further.
+            else:
+                keys.add((row.commune, f"{last} {first[0]}"))
         names = ("id", "first_name", "last_name", "postal_code", "birth_year")
         for commune, prefix, *values in sql.prefix_join(sorted(keys), Person, names):
             self.likely_base[(commune, prefix)].append(tuple(values))
@@ -349,8 +355,6 @@ class ChunkState:
                 if score:
                     found.append((pk, score))
         slot = self._new_slot(row, first_key, last_key)
-        if key:
-            self.likely_new[key].append(slot)
         if not found:
             return "created"
         found.sort(key=lambda item: -item[1].points)
@@ -389,6 +393,10 @@ class ChunkState:
         index = self.index
         for value in row.contacts:
             index[value].append(slot)
+        # Later rows of this chunk compare with it, as later chunks will through the base.
+        key = self._likely_key(row.commune, first_key, last_key)
+        if key:
+            self.likely_new[key].append(slot)
         return slot
 
     def _apply(self, slot: Slot, row: Row) -> None:  # noqa: C901 - the rules, in order

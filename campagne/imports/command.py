@@ -26,6 +26,7 @@ from campagne.accounts.scopes import scope_for
 from campagne.imports import actions
 from campagne.imports.mapping import ImportOptions, MappingError, load_mapping_file
 from campagne.imports.models import ImportBatch
+from campagne.imports.pipeline import ImportInterrupted
 from campagne.lib.import_registry import ImportFileError, Log
 from campagne.people.models import Channel
 
@@ -157,6 +158,8 @@ def handle(options: dict[str, Any], log: Log) -> dict[str, int]:
             batch = actions.run_import(batch_id=batch.pk, **run_options)
     except ImportFileError:
         raise
+    except ImportInterrupted as exc:
+        raise ImportFileError(f"{exc} " + _("Relancez la même commande pour reprendre.")) from None
     except ValidationError as exc:
         raise ImportFileError(" ".join(exc.messages)) from None
     except (MappingError, PermissionDenied) as exc:

@@ -5,9 +5,11 @@ Each chunk (see ``default_chunk_size``) is one transaction that also moves the b
 mid-chunk leaves no trace of that chunk, and a restart resumes after the last commit. Two
 runners of one batch cannot interleave: the second finds ``next_row`` moved and stops.
 
-Per chunk: normalise every row (``normalize``), refuse erased people (suppression list),
-then hand the rest to ``chunk.ChunkState``, which matches, places and writes them (the
-rules for existing people are there), and keep the rejected rows with their reasons.
+Per chunk: take the rows normalised (``normalize``; ``prefetch`` does the next chunk in a
+second process meanwhile), refuse erased people (suppression list), hand the rest to
+``chunk.ChunkState``, which matches, places and writes them (the rules for existing
+people are there), and keep the rejected rows with their reasons. SIGTERM and SIGINT stop
+the run between two chunks.
 
 Counters: ``created`` a new person; ``updated`` an existing person matched (changed or
 not); ``merged`` a row that landed on a person an earlier row of the same file created or
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import gc
 import hmac
+import signal
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -38,6 +42,7 @@ from campagne.imports.chunk import ChunkState
 from campagne.imports.mapping import CONSENT_FIELDS
 from campagne.imports.models import ImportBatch, ImportRejectedRow
 from campagne.imports.normalize import CommuneResolver, Row, RowNormalizer
+from campagne.imports.prefetch import normalised_chunks
 from campagne.imports.readers import Table, open_table
 from campagne.people.models import (
     Person,
@@ -78,6 +83,9 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+        # Rows are freed by reference counting as chunks go; the few cycles left (query
+        # machinery) are collected once, here.
+        gc.collect()
 
 
 @contextmanager
@@ -104,6 +112,45 @@ def _large_page_cache() -> Iterator[None]:
 
 class ImportConflict(Exception):
     """Another runner moved the batch on: this one stops without writing."""
+
+
+class ImportInterrupted(Exception):
+    """SIGTERM or SIGINT arrived: the run stopped after committing its current chunk."""
+
+
+class _StopRequest:
+    requested = False
+
+
+@contextmanager
+def _stop_requests() -> Iterator[_StopRequest]:
+    """Note SIGTERM/SIGINT, so that the run stops cleanly between two chunks.
+
+    The previous handler still runs (the task worker's: it then exits after the task, as
+    it does for any task); without one, the run alone stops. Signals can only be caught in
+    the main thread: elsewhere (tests, threaded servers) nothing changes.
+    """
+    stop = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.requested:
+            raise KeyboardInterrupt  # Asked twice: give up the chunk in progress (rolled back).
+        stop.requested = True
+        chained = previous[signum]
+        if callable(chained) and chained not in (signal.default_int_handler,):
+            chained(signum, frame)
+
+    for signum in previous:
+        signal.signal(signum, handler)
+    try:
+        yield stop
+    finally:
+        for signum, chained in previous.items():
+            signal.signal(signum, chained)
 
 
 class ChunkResult:
@@ -134,6 +181,7 @@ class ImportRun:
         # Tests raise from here, between the people and the counters of a chunk, to
         # check that a crash leaves no trace of the chunk in progress.
         self.chunk_hook = chunk_hook
+        self.stop = _StopRequest()
         # People created or matched by an earlier row of this file: a later row landing on
         # one of them is a duplicate within the file ("merged").
         self.touched: set[int] = set()
@@ -175,7 +223,8 @@ class ImportRun:
         return table
 
     def run(self) -> ImportBatch:
-        with _gc_paused(), _large_page_cache():
+        with _gc_paused(), _large_page_cache(), _stop_requests() as stop:
+            self.stop = stop
             return self._run()
 
     def _run(self) -> ImportBatch:
@@ -183,17 +232,17 @@ class ImportRun:
         start = self.batch.next_row
         if start:
             self._remember_rows(table.rows(), start)
-            gc.collect(1)
-        rows = table.rows(start=start)
-        number = 0
-        while chunk := list(islice(rows, self.chunk_size)):
-            number += 1
-            self._run_chunk(chunk, number)
-            # The chunk's objects are gone by reference counting; only young cycles
-            # (rare) are left to the collector, which never walks the caches again.
-            gc.collect(1)
+        self.resolver.load()
+        chunks = normalised_chunks(table, start, self.chunk_size, self.normalizer)
+        for number, rows in enumerate(chunks, start=1):
+            self._run_chunk(rows, number)
             if self.on_progress:
                 self.on_progress(self.batch)
+            if self.stop.requested:
+                raise ImportInterrupted(
+                    _("Import interrompu (arrêt du processus) après %(rows)s lignes.")
+                    % {"rows": self.batch.next_row}
+                )
             if self.pause:
                 time.sleep(self.pause)
         ImportBatch.objects.filter(pk=self.batch.pk).update(
@@ -224,16 +273,16 @@ class ImportRun:
                 key = "id" if model is Person else "person"
                 self.touched.update(pk for (pk,) in sql.select_in(model, [key], field, found))
 
-    def _run_chunk(self, chunk: list[tuple[int, list[str]]], number: int) -> None:
+    def _run_chunk(self, rows: list[Row], number: int) -> None:
         expected = self.batch.next_row
         with transaction.atomic():
             locked = ImportBatch.objects.select_for_update().get(pk=self.batch.pk)
             if locked.next_row != expected or locked.status == ImportBatch.Status.DONE:
                 raise ImportConflict(_("Cet import est déjà traité par un autre processus."))
-            result = self._process(chunk)
+            result = self._process(rows)
             if self.chunk_hook:
                 self.chunk_hook(number)
-            self._save_counters(locked, len(chunk), result)
+            self._save_counters(locked, len(rows), result)
         # Only once committed: a failed chunk is read again, from scratch.
         self.touched.update(result.touched)
         self.batch = locked
@@ -259,10 +308,8 @@ class ImportRun:
 
     # --- one chunk ----------------------------------------------------------------------
 
-    def _process(self, chunk: list[tuple[int, list[str]]]) -> ChunkResult:
+    def _process(self, rows: list[Row]) -> ChunkResult:
         result = ChunkResult()
-        normalizer = self.normalizer
-        rows = [normalizer(line, cells) for line, cells in chunk]
         valid = [row for row in rows if not row.errors]
         suppressed = self._suppressed(valid)
         if suppressed:

@@ -15,6 +15,8 @@ from django.db import connection, models
 
 # SQLite compiled since 3.32 accepts 32,766 parameters; Django's 999 is for older builds.
 _IN_BATCH = {"sqlite": 30_000, "postgresql": 30_000}
+# Below this many rows, COPY's set-up costs more than it saves.
+_COPY_FROM = 100
 
 
 def table(model: type[models.Model]) -> str:
@@ -52,6 +54,15 @@ def select_in(
     return found
 
 
+def _copy(model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """PostgreSQL's COPY: several times faster than an INSERT per row, same transaction."""
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor, under Django's wrapper
+        with raw.copy(f"COPY {table(model)} ({columns(model, names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
 def has_rows(model: type[models.Model]) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT 1 FROM {table(model)} LIMIT 1")  # noqa: S608
@@ -66,6 +77,9 @@ def insert(
     ignore_conflicts: bool = False,
 ) -> None:
     if not rows:
+        return
+    if connection.vendor == "postgresql" and not ignore_conflicts and len(rows) > _COPY_FROM:
+        _copy(model, names, rows)
         return
     sql = (
         f"INSERT INTO {table(model)} ({columns(model, names)}) "  # noqa: S608

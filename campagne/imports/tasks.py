@@ -3,9 +3,18 @@
 from django_tasks import task
 
 from campagne.imports import actions
+from campagne.imports.pipeline import ImportInterrupted
 
 
 @task(queue_name="imports")
 def run_import_task(batch_id: int) -> dict[str, int]:
-    """Idempotent: a finished batch is left as it is; an interrupted one resumes."""
-    return actions.run_import(batch_id=batch_id).counts
+    """Idempotent: a finished batch is left as it is; an interrupted one resumes.
+
+    A worker asked to stop (SIGTERM) ends the import after its current chunk and queues it
+    again, so that the next worker carries on from there.
+    """
+    try:
+        return actions.run_import(batch_id=batch_id).counts
+    except ImportInterrupted:
+        actions.requeue_interrupted(batch_id=batch_id)
+        raise

@@ -159,9 +159,7 @@ def unsubscribe(*, token: str, at: Any = None) -> Recipient | None:
     None when the token is not one of ours (tampered with, or the row is gone).
     """
     pk = recipient_from_token(token)
-    recipient = (
-        Recipient.objects.select_related("person").filter(pk=pk).first() if pk else None
-    )
+    recipient = Recipient.objects.select_related("person").filter(pk=pk).first() if pk else None
     if recipient is None or recipient.person is None:
         return recipient
     at = at or timezone.now()
@@ -180,3 +178,55 @@ def unsubscribe(*, token: str, at: Any = None) -> Recipient | None:
             at=at,
         )
     return recipient
+
+
+@transaction.atomic
+def create_mailing(
+    *, scope: Scope, segments: Any, excluded_segments: Any = (), **fields: Any
+) -> Mailing:
+    """A draft mailing owned by the user of ``scope``."""
+    require_send(scope)
+    mailing = Mailing.objects.create(created_by=scope.user, **fields)
+    mailing.segments.set(segments)
+    mailing.excluded_segments.set(excluded_segments)
+    return mailing
+
+
+def _move(mailing: Mailing, sources: list[str], target: str, message: str) -> None:
+    """Conditional status change: no check-then-act against a worker finishing the send."""
+    moved = Mailing.objects.filter(pk=mailing.pk, status__in=sources).update(status=target)
+    if not moved:
+        raise ValidationError(message)
+    mailing.status = target
+
+
+def pause_sending(*, scope: Scope, mailing: Mailing) -> None:
+    """Workers stop claiming rows (those already claimed are still sent)."""
+    require_send(scope)
+    _move(
+        mailing, [Mailing.Status.SENDING], Mailing.Status.PAUSED, _("Cet envoi n'est pas en cours.")
+    )
+
+
+def resume_paused(*, scope: Scope, mailing: Mailing) -> None:
+    require_send(scope)
+    with transaction.atomic():
+        _move(
+            mailing,
+            [Mailing.Status.PAUSED],
+            Mailing.Status.SENDING,
+            _("Cet envoi n'est pas en pause."),
+        )
+        transaction.on_commit(lambda: _enqueue(mailing.pk))
+
+
+def cancel_sending(*, scope: Scope, mailing: Mailing) -> None:
+    """No more messages leave; the rows still queued stay as the record of who was left."""
+    require_send(scope)
+    active = [
+        Mailing.Status.DRAFT,
+        Mailing.Status.SCHEDULED,
+        Mailing.Status.SENDING,
+        Mailing.Status.PAUSED,
+    ]
+    _move(mailing, active, Mailing.Status.CANCELLED, _("Cet envoi est déjà terminé."))

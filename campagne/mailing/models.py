@@ -112,9 +112,10 @@ class Mailing(models.Model):
     def counts(self) -> dict[str, int]:
         """Recipients by status, every status present (one GROUP BY query)."""
         found = dict(
-            self.recipients.order_by().values_list("status").annotate(n=Count("id")).values_list(
-                "status", "n"
-            )
+            self.recipients.order_by()
+            .values_list("status")
+            .annotate(n=Count("id"))
+            .values_list("status", "n")
         )
         return {status: found.get(status, 0) for status in Recipient.Status.values}
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import css_inline
 from django.core.exceptions import ValidationError
@@ -160,3 +160,15 @@ def compile_mailing(mailing: Mailing) -> Compiled:
         text=_split(text),
         slots=tuple(tokens.slots),
     )
+
+
+def person_merge(person: Any) -> dict[str, str]:
+    """The merge values of a person, as the freeze computes them in SQL (for previews)."""
+    return {
+        "prenom": person.first_name,
+        "nom": person.last_name,
+        "civilite": person.civility,
+        "commune": person.commune.name if person.commune_id else "",
+        "code_postal": person.postal_code,
+        "origine": person.origin,
+    }

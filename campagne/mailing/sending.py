@@ -24,6 +24,7 @@ The guarantee, exactly:
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -50,9 +51,7 @@ def requeue_stale(mailing_id: int) -> dict[str, int]:
     """Put dead workers' claims back in the queue; settle their in-flight messages."""
     cutoff = timezone.now() - timedelta(seconds=settings.MAILING_CLAIM_TIMEOUT)
     rows = Recipient.objects.filter(mailing_id=mailing_id, claimed_at__lt=cutoff)
-    requeued = rows.filter(status=S.CLAIMED).update(
-        status=S.QUEUED, claimed_by="", claimed_at=None
-    )
+    requeued = rows.filter(status=S.CLAIMED).update(status=S.QUEUED, claimed_by="", claimed_at=None)
     unknown = rows.filter(status=S.SENDING).update(status=S.FAILED, error=INTERRUPTED)
     return {"requeued": requeued, "interrupted": unknown}
 
@@ -69,9 +68,14 @@ def claim(mailing_id: int, size: int) -> tuple[str, list[tuple[Any, ...]]]:
         .order_by("id")
         .values("id")[:size]
     )
-    claimed = Recipient.objects.filter(id__in=due, status=S.QUEUED).update(
-        status=S.CLAIMED, claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
-    )
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            # PostgreSQL: concurrent workers skip each other's rows instead of queueing on
+            # their locks (and then finding them claimed). SQLite has one writer anyway.
+            due = due.select_for_update(skip_locked=True)
+        claimed = Recipient.objects.filter(id__in=due, status=S.QUEUED).update(
+            status=S.CLAIMED, claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
+        )
     if not claimed:
         return token, []
     rows = list(
@@ -159,8 +163,16 @@ def _send_rows(
         )
         try:
             smtp.deliver(
-                envelope_from, email, message, lambda: recorder.sending(pk, token, message_id)
+                envelope_from,
+                email,
+                message,
+                functools.partial(recorder.sending, pk, token, message_id),
             )
+        except UnicodeEncodeError:
+            # A non-ASCII address needs SMTPUTF8, which this sender does not speak yet.
+            recorder.failed(pk, token, "adresse non ASCII (SMTPUTF8 non pris en charge)")
+            stats["failed"] += 1
+            continue
         except Abandoned:
             stats["skipped"] += 1  # our claim was taken over: the other worker sends it
             continue

@@ -9,6 +9,7 @@ caller can record it (see ``sending.py``).
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,6 +69,9 @@ class Connection:
             smtp = smtplib.SMTP(host, port, timeout=timeout)
             if settings.EMAIL_USE_TLS:
                 smtp.starttls(context=context)
+        # The body and the final "." go out as two writes: without TCP_NODELAY, Nagle's
+        # algorithm holds the second until the first is acknowledged (40 ms, delayed ACK).
+        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         smtp.ehlo_or_helo_if_needed()
         if settings.EMAIL_HOST_USER:
             smtp.login(settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD)
@@ -88,6 +92,30 @@ class Connection:
             self.smtp.close()
         self.smtp = None
 
+    @staticmethod
+    def _envelope(smtp: smtplib.SMTP, sender: str, recipient: str) -> None:
+        """MAIL, RCPT and DATA, pipelined in one write when the server allows it
+        (RFC 2920): one round trip instead of three."""
+        commands = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA"]
+        if smtp.has_extn("pipelining"):
+            smtp.send("".join(command + "\r\n" for command in commands))
+            replies = [smtp.getreply() for _command in commands]
+        else:
+            replies = []
+            for command in commands:
+                replies.append(smtp.docmd(command))
+                if replies[-1][0] >= 400:
+                    break
+        stages, expected = ("mail", "rcpt", "data"), ((250,), (250, 251), (354,))
+        for stage, ok, (code, reply) in zip(stages, expected, replies, strict=False):
+            if code not in ok:
+                if replies[-1][0] == 354:
+                    # DATA was accepted although an earlier command failed: end it empty.
+                    smtp.send(".\r\n")
+                    smtp.getreply()
+                smtp.rset()
+                raise Rejected(code, reply.decode(errors="replace"), stage)
+
     def deliver(
         self, sender: str, recipient: str, message: bytes, commit_point: Callable[[], bool]
     ) -> str:
@@ -95,18 +123,7 @@ class Connection:
         OSError/SMTPException when the connection breaks (then it is dropped)."""
         smtp = self.open()
         try:
-            code, reply = smtp.mail(sender)
-            if code != 250:
-                smtp.rset()
-                raise Rejected(code, reply.decode(errors="replace"), "mail")
-            code, reply = smtp.rcpt(recipient)
-            if code not in (250, 251):
-                smtp.rset()
-                raise Rejected(code, reply.decode(errors="replace"), "rcpt")
-            code, reply = smtp.docmd("DATA")
-            if code != 354:
-                smtp.rset()
-                raise Rejected(code, reply.decode(errors="replace"), "data")
+            self._envelope(smtp, sender, recipient)
             smtp.send(dot_stuff(message))
             if not commit_point():
                 self.abort()

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from campagne.accounts.scopes import scope_for
@@ -223,7 +224,7 @@ def _ranked(score: StationScore, profile: TargetingProfile) -> dict[str, Any]:
 
 def _reader(request: HttpRequest) -> Any:
     scope = scope_for(request.user)
-    scope.require(can_read_targeting(scope), "Votre rôle ne donne pas accès au ciblage.")
+    scope.require(can_read_targeting(scope), _("Votre rôle ne donne pas accès au ciblage."))
     return scope
 
 
@@ -258,7 +259,9 @@ def ranked_stations(
     profile = profile_for(scope, profile_id)
     scores = query.filters().scores(scope, profile)
     limit = min(limit, MAX_LIMIT)
-    page = scores.select_related("station__commune")[offset : offset + limit]
+    page = scores.select_related("station__commune").defer("station__polygon")[
+        offset : offset + limit
+    ]
     return {"items": [_ranked(score, profile) for score in page], "count": scores.count()}
 
 

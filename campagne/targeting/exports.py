@@ -132,7 +132,10 @@ def export_scores(
         details={"profile": profile.pk, "filters": filters.as_dict(), "format": fmt},
     )
     queryset = with_people_counts(
-        scores.select_related("station__commune", "station__circonscription"), scope
+        scores.select_related("station__commune", "station__circonscription").defer(
+            "station__polygon"
+        ),
+        scope,
     )
     rows = (row(score) for score in queryset.iterator(chunk_size=CHUNK_SIZE))
     filename = f"bureaux-prioritaires-{profile.pk}-{timezone.localtime():%Y%m%d-%H%M}.{fmt}"

@@ -224,9 +224,7 @@ def profile_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "parts": PARTS,
         # Without a comparison election the turnout change is unknown everywhere.
         "shown_parts": [
-            part
-            for part in PARTS
-            if part.key != "turnout_change" or profile.comparison_election_id
+            part for part in PARTS if part.key != "turnout_change" or profile.comparison_election_id
         ],
         "weights": profile.weights(),
         "can_edit": can_edit_profile(scope, profile),
@@ -236,9 +234,9 @@ def profile_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if filters is not None:
         scores = with_people_counts(
-            filters.scores(scope, profile).select_related(
-                "station__commune", "station__circonscription"
-            ),
+            filters.scores(scope, profile)
+            .select_related("station__commune", "station__circonscription")
+            .defer("station__polygon"),
             scope,
         )
         page = Paginator(scores, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -365,7 +363,6 @@ def attach(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     if not scope.is_hq:
         raise Http404("No such page.")
-    report = None
     if request.method == "POST":
         report = actions.attach_all_people(scope=scope)
         messages.success(
@@ -388,6 +385,5 @@ def attach(request: HttpRequest) -> HttpResponse:
         "matched": matched,
         "rate": round(100 * matched / people, 1) if people else 0.0,
         "methods": [(label, counts.get(value, 0)) for value, label in MatchMethod.choices],
-        "report": report,
     }
     return render(request, "targeting/attach.html", context)

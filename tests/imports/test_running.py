@@ -2,6 +2,7 @@
 
 import io
 import json
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -252,3 +253,97 @@ def test_a_worker_killed_mid_import_resumes_without_duplicates(database_url, hq_
         # The killed process left the database consistent (WAL recovery).
         with sqlite3.connect(connection.settings_dict["NAME"]) as db:
             assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_chunks_normalised_by_the_reader_process_are_the_same(db, write_csv):
+    from campagne.imports.normalize import RowNormalizer
+    from campagne.imports.prefetch import _normalised, normalised_chunks
+    from campagne.imports.readers import open_table
+
+    path = write_csv(contacts(100))
+    table = open_table(path)
+    normalizer = RowNormalizer(["first_name", "last_name", "email", "phone", "", ""])
+    chunks = normalised_chunks(table, 10, 20, normalizer)
+    forked = [next(chunks)]
+    assert [p.name for p in multiprocessing.active_children()] == ["campagne-import-reader"]
+    forked += list(chunks)
+    assert not multiprocessing.active_children()
+    local = list(_normalised(table, 10, 20, normalizer))
+    assert [len(chunk) for chunk in forked] == [20, 20, 20, 20, 10]
+    assert [[r.as_preview() for r in c] for c in forked] == [
+        [r.as_preview() for r in c] for c in local
+    ]
+
+
+def test_a_file_unreadable_further_down_fails_from_the_reader_process(db, tmp_path):
+    from campagne.imports.normalize import RowNormalizer
+    from campagne.imports.prefetch import normalised_chunks
+    from campagne.imports.readers import UnreadableFile, open_table
+
+    path = tmp_path / "f.csv"
+    rows = "".join(f"n{i};e{i}@example.org\n" for i in range(200))
+    path.write_text("Nom;Courriel\n" + rows + 'x;"' + "y" * (2 << 20) + '"\n')
+    table = open_table(path)
+    chunks = normalised_chunks(table, 0, 50, RowNormalizer(["last_name", "email"]))
+    with pytest.raises(UnreadableFile, match="Ligne 202"):
+        list(chunks)
+
+
+def test_sigterm_stops_the_command_between_two_chunks_then_it_resumes(
+    database_url, hq_admin, tmp_path
+):
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(csv_bytes(contacts(400)))
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CAMPAGNE_VAR_DIR": str(tmp_path / "var"),
+        "LOG_LEVEL": "WARNING",
+    }
+    args = ["import", "contacts", str(path), "--origin", "x", "--chunk-size", "20"]
+    process = CampagneProcess([*args, "--pause", "0.3"], env, tmp_path / "first.log")
+    try:
+        wait_for(
+            lambda: ImportBatch.objects.filter(next_row__gte=40).exists(),
+            timeout=60,
+            what="two chunks",
+        )
+        assert process.stop(signal.SIGTERM) == 1
+    finally:
+        process.kill_group()
+    assert "interrompu" in process.output and "Relancez" in process.output
+    batch = ImportBatch.objects.get()
+    assert batch.status == ImportBatch.Status.FAILED
+    assert batch.next_row % 20 == 0 and batch.rows == batch.next_row  # whole chunks only
+
+    second = CampagneProcess(args, env, tmp_path / "second.log")
+    assert second.popen.wait(timeout=120) == 0, second.output
+    assert json.loads(second.output.strip().splitlines()[-1])["created"] == 280
+    assert Person.objects.count() == 280
+
+
+def test_a_stop_request_ends_the_run_after_its_chunk_and_the_task_is_queued_again(
+    hq_admin, write_csv, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from campagne.imports.pipeline import ImportInterrupted
+
+    path = write_csv(contacts(40))
+
+    def terminate(number: int) -> None:
+        if number == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # what `kill` sends a worker
+
+    with override_settings(TASKS=DATABASE_TASKS), pytest.raises(ImportInterrupted):
+        import_file(hq_admin, path, chunk_size=10, chunk_hook=terminate)
+    batch = ImportBatch.objects.get()
+    assert (batch.status, batch.next_row) == (ImportBatch.Status.FAILED, 20)
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handler put back
+
+    with override_settings(TASKS=DATABASE_TASKS), django_capture_on_commit_callbacks(execute=True):
+        actions.requeue_interrupted(batch_id=batch.pk)
+
+    assert ImportBatch.objects.get().status == ImportBatch.Status.QUEUED
+    task = DBTaskResult.objects.get()
+    assert (task.queue_name, task.args_kwargs["args"]) == ("imports", [batch.pk])

@@ -65,3 +65,7 @@ def consent(person: Person, granted: bool = True) -> Person:
         person=person, channel=Channel.EMAIL, defaults={"granted": granted, "source": "tests"}
     )
     return person
+
+
+# Starting `campagne …` processes on the test database (tests/core's fixture).
+from tests.core.conftest import start_campagne  # noqa: E402, F401

@@ -8,7 +8,7 @@ from campagne.mailing import actions
 from campagne.mailing.models import Mailing, Recipient
 from campagne.people.models import Person, Suppression, suppression_digest
 from campagne.segments.models import Segment
-from tests.factories import PersonFactory, commune
+from tests.factories import PersonFactory
 from tests.mailing.conftest import consent, make_mailing
 
 pytestmark = pytest.mark.usefixtures("smtp_server")
@@ -32,7 +32,12 @@ def test_only_people_with_email_consent_granted_are_frozen(hq_admin, sender):
     mailing.refresh_from_db()
     assert mailing.status == Mailing.Status.SENDING
     assert mailing.counts() == {
-        "queued": 1, "claimed": 0, "sending": 0, "sent": 0, "failed": 0, "bounced": 0
+        "queued": 1,
+        "claimed": 0,
+        "sending": 0,
+        "sent": 0,
+        "failed": 0,
+        "bounced": 0,
     }
 
 

@@ -40,10 +40,11 @@ def test_values_are_escaped_in_html_but_not_in_text(compiled):
 def test_css_is_inlined_and_the_layout_is_tables(compiled):
     _subject, html, _text = compiled.render({"prenom": "Paul"})
 
-    assert '<table role="presentation" class="container"' in html
-    assert 'class="content" style="' in html
+    assert '<table class="container" role="presentation" border="0" width="600"' in html
+    assert '<td class="content" style="padding: 24px 32px;font-family: Arial' in html
     assert "@media only screen and (max-width: 620px)" in html  # kept for phones
     assert '<div class="preheader" style="display: none;' in html
+    assert "Le programme du week-end</div>" in html
 
 
 def test_raw_html_in_the_body_is_not_passed_through(sender):

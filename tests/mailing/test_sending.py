@@ -132,9 +132,7 @@ def test_a_temporary_failure_waits_its_backoff(hq_admin, sender, person_digne, s
 
 
 @override_settings(MAILING_RETRY_SECONDS=0, MAILING_MAX_ATTEMPTS=2)
-def test_temporary_failures_give_up_after_max_attempts(
-    smtp_server, hq_admin, sender, person_digne
-):
+def test_temporary_failures_give_up_after_max_attempts(smtp_server, hq_admin, sender, person_digne):
     consent(person_digne)
     smtp_server.handler.rcpt_replies[person_digne.email] = ["451 later"] * 5
     mailing = make_mailing(sender, created_by=hq_admin)
@@ -215,7 +213,9 @@ def test_a_message_interrupted_after_its_body_is_never_sent_again(
     assert (lost.status, lost.error) == (Recipient.Status.FAILED, sending.INTERRUPTED)
 
 
-def test_cli_send_and_status(smtp_server, hq_admin, sender, person_digne, django_capture_on_commit_callbacks):
+def test_cli_send_and_status(
+    smtp_server, hq_admin, sender, person_digne, django_capture_on_commit_callbacks
+):
     from django_tasks_db.models import DBTaskResult
 
     consent(person_digne)
@@ -257,3 +257,46 @@ def test_many_recipients_each_once(smtp_server, hq_admin, sender):
         sending.send_mailing(mailing.pk)
 
     assert smtp_server.handler.by_address() == {person.email: 1 for person in people}
+
+
+def test_pause_stops_claims_resume_sends_the_rest_cancel_stops_for_good(
+    smtp_server, hq_admin, sender, django_capture_on_commit_callbacks
+):
+    people = [consent(PersonFactory(email=f"p{n}@example.test")) for n in range(3)]
+    mailing = make_mailing(sender, created_by=hq_admin)
+    start(hq_admin, mailing)
+    out = StringIO()
+
+    call_command("mailing", "pause", str(mailing.pk), stdout=out)
+    assert json.loads(out.getvalue()) == {"mailing": mailing.pk, "status": "paused"}
+    assert sending.send_mailing(mailing.pk) == {}
+    assert sending.claim(mailing.pk, 10)[1] == []
+    assert smtp_server.handler.received == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("mailing", "resume", str(mailing.pk), stdout=StringIO())
+    sending.send_mailing(mailing.pk)
+    assert smtp_server.handler.by_address() == {person.email: 1 for person in people}
+
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="déjà terminé"):
+        call_command("mailing", "cancel", str(mailing.pk))
+
+
+def test_a_cancelled_mailing_sends_nothing_more(smtp_server, hq_admin, hq_staff, sender):
+    from django.core.exceptions import PermissionDenied
+
+    consent(PersonFactory(email="a@example.test"))
+    mailing = make_mailing(sender, created_by=hq_admin)
+    start(hq_admin, mailing)
+    with pytest.raises(PermissionDenied):
+        actions.cancel_sending(scope=scope_for(hq_staff), mailing=mailing)
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.SENDING
+
+    actions.cancel_sending(scope=scope_for(hq_admin), mailing=mailing)
+
+    assert sending.send_mailing(mailing.pk) == {}
+    assert smtp_server.handler.received == []
+    assert mailing.counts()["queued"] == 1

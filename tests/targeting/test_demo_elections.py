@@ -192,7 +192,5 @@ def test_demo_leaves_real_results_alone(db):
 
     call_command("demo", people=20, stdout=StringIO())
 
-    assert list(StationResult.objects.values_list("station_id", "inscrits")) == [
-        ("04070_0001", 10)
-    ]
+    assert list(StationResult.objects.values_list("station_id", "inscrits")) == [("04070_0001", 10)]
     assert Election.objects.get().label == ""

@@ -1,5 +1,6 @@
 """`campagne mailing send ID` (freeze the audience and enqueue; on a mailing already
-sending, enqueue again to resume) and `campagne mailing status ID` (JSON counts)."""
+sending, enqueue again to resume after a crash), `campagne mailing status ID` (JSON
+counts), `campagne mailing pause|resume|cancel ID`."""
 
 import json
 from argparse import ArgumentParser
@@ -17,7 +18,7 @@ class Command(BaseCommand):
     help = "Send a mailing (enqueue it for the workers) or print its counts as JSON."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("action", choices=["send", "status"])
+        parser.add_argument("action", choices=["send", "status", "pause", "resume", "cancel"])
         parser.add_argument("mailing_id", type=int)
 
     def handle(self, *args: Any, action: str, mailing_id: int, **options: Any) -> None:
@@ -27,6 +28,18 @@ class Command(BaseCommand):
             mailing = mailing_for(scope, mailing_id)
         except Http404:
             raise CommandError(f"No mailing with id {mailing_id}.") from None
+        verbs = {
+            "pause": actions.pause_sending,
+            "resume": actions.resume_paused,
+            "cancel": actions.cancel_sending,
+        }
+        if action in verbs:
+            try:
+                verbs[action](scope=scope, mailing=mailing)
+            except ValidationError as exc:
+                raise CommandError(" ".join(exc.messages)) from None
+            self.stdout.write(json.dumps({"mailing": mailing.pk, "status": mailing.status}))
+            return
         if action == "send":
             try:
                 if mailing.status == Mailing.Status.SENDING:

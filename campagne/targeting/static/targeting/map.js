@@ -59,6 +59,8 @@
     var bounds = layer.getBounds();
     if (fit && bounds.isValid()) map.fitBounds(bounds, { padding: [12, 12], maxZoom: 15 });
     notice.textContent = data.truncated ? element.dataset.truncated || "" : "";
+    // How many stations are drawn (what the browser tests read).
+    element.dataset.features = String(data.features.length);
   }
 
   var notice = document.createElement("p");
