@@ -18,6 +18,8 @@ class AuditEntry(models.Model):
         ERASE = "erase", _("Effacement")
         PURGE = "purge", _("Purge de rétention")
         DATA_EXPORT = "data_export", _("Export RGPD d'une personne")
+        MERGE = "merge", _("Fusion de fiches")
+        MERGE_UNDO = "merge_undo", _("Annulation de fusion")
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from campagne.accounts.scopes import Scope
 from campagne.audit import actions as audit
+from campagne.audit.models import AuditEntry
 from campagne.imports.models import DuplicateCandidate, Merge
 from campagne.people.actions import log_event
 from campagne.people.models import (
@@ -40,8 +41,8 @@ from campagne.people.models import (
     TimelineEvent,
 )
 
-AUDIT_MERGE = "merge"
-AUDIT_MERGE_UNDO = "merge_undo"
+AUDIT_MERGE = AuditEntry.Action.MERGE
+AUDIT_MERGE_UNDO = AuditEntry.Action.MERGE_UNDO
 # Fields the reviewer chooses one by one; the address is chosen as one block.
 CHOICE_FIELDS = (
     "civility",

@@ -1,6 +1,6 @@
 """The sub-commands of ``campagne import``: each app registers the files it can import.
 
-``campagne import <name> FILE…`` is one management command (in the elections app) whose
+``campagne import <name> FILE…`` is one management command (in the core app) whose
 sub-commands come from here, so that an app adds its own importer without touching the
 command: call ``register_importer`` from the app's ``AppConfig.ready``::
 

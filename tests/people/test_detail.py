@@ -136,8 +136,8 @@ def test_person_page_query_count_is_pinned(
 ):
     client.force_login(organizer_04)
     # session, user, 3 territory lists, person, commune, events, consents, tags,
-    # other e-mails, other phones, tag suggestions.
-    with django_assert_num_queries(13):
+    # other e-mails, other phones, tag suggestions, open duplicate pairs.
+    with django_assert_num_queries(14):
         client.get(detail(digne_with_history))
 
 

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import template
+from django.db import models
 from django.utils.translation import gettext as _
 
 register = template.Library()
@@ -34,3 +35,20 @@ def reason_label(part: dict[str, Any]) -> str:
 @register.filter
 def get_item(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key, "")
+
+
+@register.inclusion_tag("imports/person_duplicates.html")
+def person_duplicates(scope: Any, person: Any) -> dict[str, Any]:
+    """The person page's "possible duplicates" panel: open pairs within the user's scope."""
+    from campagne.imports import actions
+
+    candidates = (
+        actions.candidates_for(scope)
+        .filter(models.Q(person_a=person) | models.Q(person_b=person))
+        .select_related("person_a__commune", "person_b__commune")[:10]
+    )
+    pairs = [
+        {"candidate": c, "other": c.person_b if c.person_a_id == person.pk else c.person_a}
+        for c in candidates
+    ]
+    return {"scope": scope, "person": person, "pairs": pairs}
