@@ -13,7 +13,7 @@ INSTALLED := $(VENV)/.installed
 .DEFAULT_GOAL := help
 # `make -j test` must still lint before testing, and SQLite before PostgreSQL.
 .NOTPARALLEL:
-.PHONY: help install demo test lint test-sqlite test-postgres bench clean
+.PHONY: help install demo test lint test-sqlite test-postgres bench clean messages
 
 help:
 	@echo "make demo    serve the demo campaign on http://127.0.0.1:$(PORT) (PORT=8123 make demo)"
@@ -68,3 +68,9 @@ bench: $(INSTALLED)
 clean:
 	rm -rf $(VENV) var build dist .ruff_cache .pytest_cache *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# After changing user-visible strings: extract them, translate the new English entries
+# in campagne/locale/en/LC_MESSAGES/django.po, then compile (tests/i18n checks both).
+messages: $(INSTALLED)
+	DEBUG=1 $(BIN)/campagne makemessages -l en --ignore=.venv --ignore=tests --ignore=bench --ignore=build --ignore=var --ignore=docs
+	DEBUG=1 $(BIN)/campagne compilemessages --ignore=.venv --ignore=build --ignore=var

@@ -25,6 +25,23 @@ def _french_by_default():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _france_in_transactional_tests(request):
+    """Put France back for tests that run on committed data (live server, workers).
+
+    Such tests end by flushing every table, the territory loaded by migrate included;
+    the next one of them reloads it (about 3 s) so that it sees the real communes too.
+    """
+    if not {"transactional_db", "live_server"} & set(request.fixturenames):
+        return
+    request.getfixturevalue("transactional_db")
+    from campagne.territory.loader import load_france
+    from campagne.territory.models import Commune
+
+    if not Commune.objects.filter(code="04070", population__isnull=False).exists():
+        load_france()
+
+
 @pytest.fixture
 def hq_admin(db):
     return UserFactory(email="admin@test.campagne", role=Role.HQ_ADMIN)

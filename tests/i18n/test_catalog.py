@@ -1,6 +1,6 @@
 """The English catalog is complete, compiled and safe to drop into the pages.
 
-When this fails after new strings were added, update the catalog (see README.md here):
+When this fails after new strings were added, update the catalog:
     DEBUG=1 .venv/bin/campagne makemessages -l en --ignore=.venv --ignore=tests \\
         --ignore=bench --ignore=build --ignore=var --ignore=docs
 then translate the new entries in campagne/locale/en/LC_MESSAGES/django.po, and run

@@ -23,8 +23,9 @@ def points(value: float | None) -> str:
     if value is None:
         return "—"
     shown = number_format(abs(100 * value), decimal_pos=1)
+    # The space before "pts" is a no-break space, typed as is so that xgettext reads it.
     sign = "+" if value > 0 else ("−" if value < 0 else "")
-    return _("%(sign)s%(value)s\u00a0pts") % {"sign": sign, "value": shown}
+    return _("%(sign)s%(value)s pts") % {"sign": sign, "value": shown}
 
 
 @register.filter
