@@ -21,6 +21,7 @@ names (the Ministry leaves them unnamed, pandas renames them ``Unnamed: 27`` or
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -170,6 +171,42 @@ def at_column(index: int | None, width: int) -> pl.Expr:
     return pl.col(column(index))
 
 
+def int_name(index: int) -> str:
+    """The name ``with_ints`` gives to column ``index`` read as a count."""
+    return f"n{index}"
+
+
+def int_at(index: int | None, width: int) -> pl.Expr:
+    """Column ``index`` as a count (see ``with_ints``), like ``as_int(at_column(…))``."""
+    if index is None or index >= width:
+        return pl.lit(None, dtype=pl.Int64)
+    return pl.col(int_name(index))
+
+
+def with_ints(frame: pl.DataFrame, indexes: Iterable[int | None]) -> pl.DataFrame:
+    """Add the columns at ``indexes`` read as counts (``as_int``), named ``int_name(i)``.
+
+    ``as_int`` (strip, float cast, rounding check) took most of a wide file's parse
+    time, and nearly every count is plain digits, which a direct integer cast reads to
+    the same value ten times faster. A column where that cast leaves a value unread
+    (" 12 ", "12.0", junk) is read again with ``as_int``, so the result is the same.
+    """
+    names = {i: column(i) for i in sorted({i for i in indexes if i is not None})}
+    names = {i: name for i, name in names.items() if name in frame.columns}
+    ints = frame.select(
+        pl.col(name).cast(pl.Int64, strict=False).alias(int_name(i)) for i, name in names.items()
+    )
+    # Null counts are known without a scan: a column with no unreadable value costs nothing.
+    redo = [
+        as_int(pl.col(name)).alias(int_name(i))
+        for i, name in names.items()
+        if ints.get_column(int_name(i)).null_count() != frame.get_column(name).null_count()
+    ]
+    if redo:
+        ints = ints.with_columns(frame.select(redo))
+    return frame.hstack(ints)
+
+
 def empty_frame(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
@@ -271,15 +308,26 @@ class WideLayout(ResultLayout):
     year_hint: int | None = None
 
     def parse(self, chunk: Chunk) -> Parsed:
-        frame = chunk.frame
         width = chunk.width
-        count_exprs = {
-            name: as_int(at_column(self.counts.get(name), width)).alias(name) for name in COUNTS
-        }
+        voix = self.offsets.get("voix")
+        frame = with_ints(
+            chunk.frame,
+            [
+                *self.counts.values(),
+                *(
+                    []
+                    if voix is None
+                    else [
+                        start + voix
+                        for start in range(self.block_start, self._end(width), self.stride)
+                    ]
+                ),
+            ],
+        )
+        count_exprs = {name: int_at(self.counts.get(name), width).alias(name) for name in COUNTS}
         if "abstentions" not in self.counts:
             count_exprs["abstentions"] = (
-                as_int(at_column(self.counts["inscrits"], width))
-                - as_int(at_column(self.counts["votants"], width))
+                int_at(self.counts["inscrits"], width) - int_at(self.counts["votants"], width)
             ).alias("abstentions")
         dep = at_column(self.dep, width).str.strip_chars()
         commune = at_column(self.commune, width).str.strip_chars()
@@ -333,6 +381,9 @@ class WideLayout(ResultLayout):
                 offset = self.offsets.get(name)
                 return at_column(None if offset is None else start + offset, end)
 
+            voix_offset = self.offsets.get("voix")
+            voix = int_at(None if voix_offset is None else start + voix_offset, end)
+
             # A block with neither panneau nor voix is padding (short lines, stray tabs);
             # an empty field reads as null.
             present = at("voix").is_not_null() | at("panneau").is_not_null()
@@ -344,7 +395,7 @@ class WideLayout(ResultLayout):
             ).hash(seed=_SEED)
             columns += [
                 pl.when(present).then(identity).alias(f"i{k}"),
-                pl.when(present).then(as_int(at("voix"))).alias(f"v{k}"),
+                pl.when(present).then(voix).alias(f"v{k}"),
             ]
             texts.append(
                 [

@@ -104,11 +104,9 @@ def import_results(
     chunks = _parsed(
         prefetched(table.chunks(skip_first=layout.has_header, wanted=layout.wanted)), layout
     )
-    resolver = CommuneResolver.load()
-    elections = _accumulate(chunks, layout, choice, name, resolver, report, progress)
+    elections = _accumulate(chunks, layout, choice, name, report, progress)
     report.details["elections"] = [str(election) for election in elections]
     report.details["election_ids"] = [election.pk for election in elections]
-    report.counts["communes_remapped"] = len(resolver.remapped)
     return report
 
 
@@ -122,22 +120,27 @@ def _accumulate(
     layout: ResultLayout,
     choice: ElectionChoice,
     name: str,
-    resolver: CommuneResolver,
     report: Report,
     progress: Progress,
 ) -> list[Election]:
     """Read the whole file into compact frames per election, then write each election in
     one transaction.
 
-    Writing chunk by chunk while a thread parses the next was measured slower: SQLite's
-    ``executemany`` takes the GIL back for every row and stalls behind the parser.
+    Writing chunk by chunk while a thread parses the next was measured slower (with one
+    row per statement): SQLite's ``executemany`` takes the GIL back for every statement
+    and stalls behind the parser.
     """
     stations: dict[str, list[pl.DataFrame]] = {}
     votes: dict[str, list[pl.DataFrame]] = {}
     wide_votes: dict[str, list[pl.DataFrame]] = {}
     identities: dict[str, list[pl.DataFrame]] = {}
     rows = 0
+    resolver: CommuneResolver | None = None
     for height, fraction, parsed in chunks:
+        if resolver is None:
+            # Loaded here rather than before the first chunk: the reader thread starts
+            # with the first chunk asked for, and reads the next ones meanwhile.
+            resolver = CommuneResolver.load()
         for target, frame in (
             (stations, parsed.stations),
             (votes, parsed.votes),
@@ -152,7 +155,7 @@ def _accumulate(
         progress(rows, fraction)
     report.counts["rows"] = rows
     keys = sorted(set(stations) | set(votes) | set(wide_votes))
-    if not keys:
+    if not keys or resolver is None:  # no rows: no chunk either
         raise ImportFileError(_("Aucune ligne de résultat dans ce fichier."))
     elections = _elections(keys, layout, choice, name)
     for key in keys:
@@ -165,6 +168,7 @@ def _accumulate(
             resolver=resolver,
             report=report,
         )
+    report.counts["communes_remapped"] = len(resolver.remapped)
     return [elections[key] for key in keys]
 
 
