@@ -230,3 +230,40 @@ def cancel_sending(*, scope: Scope, mailing: Mailing) -> None:
         Mailing.Status.PAUSED,
     ]
     _move(mailing, active, Mailing.Status.CANCELLED, _("Cet envoi est déjà terminé."))
+
+
+def send_test(*, scope: Scope, mailing: Mailing, addresses: list[str]) -> list[str]:
+    """Send the mailing now to a few staff addresses, merge fields at their fallbacks.
+
+    No recipient row, no consent check (these are the team's own addresses); the subject
+    is prefixed with [TEST] so nobody mistakes it for the real send. Returns the
+    Message-IDs; raises smtp.Rejected on a refusal.
+    """
+    from campagne.mailing.message import Skeleton, dkim_signer_from_settings
+
+    require_send(scope)
+    smtp.check_configured()
+    if not 1 <= len(addresses) <= 10:
+        raise ValidationError(_("Indiquez entre 1 et 10 adresses de test."))
+    test = Mailing(
+        pk=mailing.pk,
+        sender=mailing.sender,
+        subject=f"[TEST] {mailing.subject}",
+        preheader=mailing.preheader,
+        body=mailing.body,
+        reason=mailing.reason,
+    )
+    skeleton = Skeleton(test, dkim=dkim_signer_from_settings(mailing.sender.domain))
+    connection = smtp.Connection()
+    sent = []
+    try:
+        for index, address in enumerate(addresses):
+            # Negative ids: their unsubscribe links match no recipient and change nothing.
+            message_id, message = skeleton.build(
+                recipient_id=-(index + 1), email=address, merge={}, origin="test"
+            )
+            connection.deliver(mailing.sender.address, address, message, lambda: True)
+            sent.append(message_id)
+    finally:
+        connection.close()
+    return sent

@@ -143,8 +143,10 @@ class Recipient(models.Model):
         BOUNCED = "bounced", _("Rejeté (adresse invalide)")
 
     mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="recipients")
+    # CASCADE, not SET_NULL: erasing or purging a person must not leave their address
+    # behind in the send log (RGPD art. 17); their rows leave the statistics with them.
     person = models.ForeignKey(
-        "people.Person", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "people.Person", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     email = models.CharField(max_length=254)
     merge = models.JSONField(default=dict, blank=True)

@@ -24,7 +24,6 @@ The guarantee, exactly:
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -107,10 +106,13 @@ class _Recorder:
             return cursor.rowcount
 
     def sending(self, pk: int, token: str, message_id: str) -> bool:
+        """The commit point. ``claimed_at`` restarts here, so that a row is taken for a
+        dead worker's only after MAILING_CLAIM_TIMEOUT seconds in this state."""
         return (
             self._update(
-                "status = %s, message_id = %s WHERE id = %s AND claimed_by = %s AND status = %s",
-                [S.SENDING, message_id, pk, token, S.CLAIMED],
+                "status = %s, message_id = %s, claimed_at = %s "
+                "WHERE id = %s AND claimed_by = %s AND status = %s",
+                [S.SENDING, message_id, self._now(), pk, token, S.CLAIMED],
             )
             == 1
         )
@@ -161,13 +163,15 @@ def _send_rows(
         message_id, message = skeleton.build(
             recipient_id=pk, email=email, merge=merge, origin=merge.get("origine", "")
         )
+        committed = False
+
+        def commit_point(pk: int = pk, message_id: str = message_id) -> bool:
+            nonlocal committed
+            committed = recorder.sending(pk, token, message_id)
+            return committed
+
         try:
-            smtp.deliver(
-                envelope_from,
-                email,
-                message,
-                functools.partial(recorder.sending, pk, token, message_id),
-            )
+            smtp.deliver(envelope_from, email, message, commit_point)
         except UnicodeEncodeError:
             # A non-ASCII address needs SMTPUTF8, which this sender does not speak yet.
             recorder.failed(pk, token, "adresse non ASCII (SMTPUTF8 non pris en charge)")
@@ -190,7 +194,8 @@ def _send_rows(
             continue
         except OSError as exc:  # smtplib's errors are OSErrors too
             # Broken before the final ".": not delivered, try again; after it: unknown.
-            if recorder.sending(pk, token, message_id):
+            logger.warning("SMTP connection broken sending recipient %s: %r", pk, exc)
+            if committed:
                 recorder.failed(pk, token, INTERRUPTED)
                 stats["failed"] += 1
             else:

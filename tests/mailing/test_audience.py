@@ -165,3 +165,17 @@ def test_the_freeze_uses_a_bounded_number_of_queries(
         result = actions.start_sending(scope=scope_for(hq_admin), mailing=mailing)
 
     assert result["recipients"] == 30
+
+
+def test_erasing_a_person_removes_their_address_from_the_send_log(hq_admin, sender):
+    from campagne.people import actions as people_actions
+
+    person = consent(PersonFactory(email="efface@example.test"))
+    kept = consent(PersonFactory(email="reste@example.test"))
+    mailing = make_mailing(sender, created_by=hq_admin)
+    actions.start_sending(scope=scope_for(hq_admin), mailing=mailing)
+
+    people_actions.erase_person(scope=scope_for(hq_admin), person=person)
+
+    assert frozen(mailing) == [kept.email]
+    assert not Recipient.objects.filter(email="efface@example.test").exists()

@@ -300,3 +300,38 @@ def test_a_cancelled_mailing_sends_nothing_more(smtp_server, hq_admin, hq_staff,
     assert sending.send_mailing(mailing.pk) == {}
     assert smtp_server.handler.received == []
     assert mailing.counts()["queued"] == 1
+
+
+def test_a_test_send_goes_to_the_given_addresses_only(smtp_server, hq_admin, sender, person_digne):
+    consent(person_digne)
+    mailing = make_mailing(sender, created_by=hq_admin)
+    out = StringIO()
+
+    call_command(
+        "mailing",
+        "test",
+        str(mailing.pk),
+        "--to",
+        "qg@campagne.test",
+        "--to",
+        "b@campagne.test",
+        stdout=out,
+    )
+
+    assert smtp_server.handler.by_address() == {"qg@campagne.test": 1, "b@campagne.test": 1}
+    message = smtp_server.handler.received[0].message
+    assert message["Subject"] == "[TEST] Samedi à chez vous"
+    assert "Bonjour ami·e !" in message.get_payload()[0].get_content()
+    assert len(json.loads(out.getvalue())["test_message_ids"]) == 2
+    mailing.refresh_from_db()
+    assert (mailing.status, Recipient.objects.count()) == (Mailing.Status.DRAFT, 0)
+
+
+def test_hq_staff_cannot_test_send(smtp_server, hq_admin, hq_staff, sender):
+    from django.core.exceptions import PermissionDenied
+
+    mailing = make_mailing(sender, created_by=hq_admin)
+
+    with pytest.raises(PermissionDenied):
+        actions.send_test(scope=scope_for(hq_staff), mailing=mailing, addresses=["a@b.test"])
+    assert smtp_server.handler.received == []

@@ -1,6 +1,6 @@
 """`campagne mailing send ID` (freeze the audience and enqueue; on a mailing already
 sending, enqueue again to resume after a crash), `campagne mailing status ID` (JSON
-counts), `campagne mailing pause|resume|cancel ID`."""
+counts), `campagne mailing pause|resume|cancel ID`, `campagne mailing test ID --to a@b.fr`."""
 
 import json
 from argparse import ArgumentParser
@@ -18,10 +18,17 @@ class Command(BaseCommand):
     help = "Send a mailing (enqueue it for the workers) or print its counts as JSON."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("action", choices=["send", "status", "pause", "resume", "cancel"])
+        parser.add_argument(
+            "action", choices=["send", "status", "pause", "resume", "cancel", "test"]
+        )
         parser.add_argument("mailing_id", type=int)
+        parser.add_argument(
+            "--to", action="append", default=[], help="test: an address to send to (repeat)"
+        )
 
-    def handle(self, *args: Any, action: str, mailing_id: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, action: str, mailing_id: int, to: list[str], **options: Any
+    ) -> None:
         # The command line acts as the system (a transient HQ admin).
         scope = actions.system_scope()
         try:
@@ -39,6 +46,13 @@ class Command(BaseCommand):
             except ValidationError as exc:
                 raise CommandError(" ".join(exc.messages)) from None
             self.stdout.write(json.dumps({"mailing": mailing.pk, "status": mailing.status}))
+            return
+        if action == "test":
+            try:
+                message_ids = actions.send_test(scope=scope, mailing=mailing, addresses=to)
+            except ValidationError as exc:
+                raise CommandError(" ".join(exc.messages)) from None
+            self.stdout.write(json.dumps({"mailing": mailing.pk, "test_message_ids": message_ids}))
             return
         if action == "send":
             try:
