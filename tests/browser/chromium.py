@@ -42,7 +42,8 @@ def page(live_server) -> Iterator[object]:
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=live_server.url, locale="fr-FR")
-        context.set_default_timeout(15_000)
+        # Generous: CI machines are shared, and a slow answer is not a failure here.
+        context.set_default_timeout(45_000)
         try:
             yield context.new_page()
         finally:
