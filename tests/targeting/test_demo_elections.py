@@ -1,9 +1,7 @@
 """The demo's elections: real contours, generated results that add up to the real totals."""
 
-import csv
 import statistics
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -55,7 +53,6 @@ REAL_VOIX_04 = {
     "POUTOU": 865,
     "DUPONT-AIGNAN": 2504,
 }
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def test_shipped_totals_are_the_real_04_figures():
@@ -65,25 +62,6 @@ def test_shipped_totals_are_the_real_04_figures():
     assert {c[2]: c[4] for c in totals.candidates} == REAL_VOIX_04
     assert [c[0] for c in totals.candidates] == list(range(1, 13))
     assert sum(totals.columns()) == totals.inscrits
-
-
-def test_shipped_totals_match_the_source_file():
-    source = SHARED / "resultats-par-niveau-dpt-t1-france-entiere.csv"
-    if not source.exists():
-        pytest.skip("the shared data folder is not beside the repository")
-    with source.open(encoding="utf-8", newline="") as file:
-        row = next(r for r in csv.reader(file) if r[0] == "04")
-    totals = read_totals()
-    assert [int(row[i]) for i in (3, 4, 6, 8, 11, 14)] == [
-        totals.inscrits,
-        totals.abstentions,
-        totals.votants,
-        totals.blancs,
-        totals.nuls,
-        totals.exprimes,
-    ]
-    voix = [int(row[i + 3]) for i in range(17, len(row), 6) if row[i]]
-    assert voix == [c[4] for c in totals.candidates]
 
 
 def test_largest_remainder_adds_up_exactly():
