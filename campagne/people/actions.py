@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from campagne.accounts.scopes import Scope
 from campagne.audit import actions as audit
 from campagne.audit.models import AuditEntry
+from campagne.people import validation
 from campagne.people.models import (
     Channel,
     Consent,
@@ -99,6 +100,9 @@ def create_person(
     if not origin.strip():
         raise ValidationError({"origin": _("L'origine des données est obligatoire (CNIL).")})
     _check_commune_in_scope(scope, fields.get("commune"))
+    # The same rules as the person form and the API, for commands and tasks too.
+    validation.require_identifier(fields)
+    validation.check_birth_year(fields.get("birth_year"))
     person = Person(origin=origin.strip(), **fields)
     person.email = person.email.strip().lower()
     _check_not_suppressed(person.email, person.phone)

@@ -12,16 +12,13 @@ from typing import Annotated, Any, Literal
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from email_validator import EmailNotValidError, validate_email
 from ninja import Field, Path, Query, Router, Schema, Status
 from pydantic import AfterValidator, ConfigDict
 
 from campagne.accounts.scopes import scope_for
 from campagne.lib.api_errors import errors
-from campagne.lib.phones import to_e164
-from campagne.people import actions, exports
+from campagne.people import actions, exports, validation
 from campagne.people.filters import PeopleFilters
 from campagne.people.models import Channel, Civility, Person
 from campagne.people.models import Status as PersonStatus
@@ -33,8 +30,6 @@ MAX_LIMIT = 500
 # The largest id a database key holds: larger ones are refused as input (422) rather
 # than overflowing the query.
 MAX_ID = 2**63 - 1
-# A new person needs at least one of these, as on the person form.
-IDENTIFIERS = ("first_name", "last_name", "email", "phone")
 
 
 def _no_nul(value: str) -> str:
@@ -213,29 +208,28 @@ def _clean_fields(data: dict[str, Any], person: Person | None = None) -> dict[st
     for name, value in list(data.items()):
         if value is None and name not in ("commune", "birth_year", "status", "origin"):
             data[name] = ""
-    email, phone = data.get("email"), data.get("phone")
-    if email and not (person and email.lower() == person.email.lower()):
-        try:
-            data["email"] = validate_email(email, check_deliverability=False).normalized.lower()
-        except EmailNotValidError:
-            errors_by_field["email"] = [_("Cette adresse e-mail n'est pas valide.")]
-    if phone and not (person and phone == person.phone):
-        data["phone"] = to_e164(phone)
-        if data["phone"] is None:
-            errors_by_field["phone"] = [_("Ce numéro de téléphone n'est pas valide.")]
-    year = data.get("birth_year")
-    if year is not None and year > timezone.localdate().year:
-        errors_by_field["birth_year"] = [_("Cette année n'est pas encore arrivée.")]
+    checks = (
+        ("email", lambda v: validation.clean_email(v, on_file=person.email if person else "")),
+        ("phone", lambda v: validation.clean_phone(v, on_file=person.phone if person else "")),
+        ("birth_year", validation.check_birth_year),
+    )
+    for name, check in checks:
+        if data.get(name) not in (None, ""):
+            try:
+                data[name] = check(data[name])
+            except ValidationError as error:
+                errors_by_field[name] = error.messages
     if data.get("commune"):
         data["commune"] = Commune.objects.filter(pk=data["commune"]).first()
         if data["commune"] is None:
             errors_by_field["commune"] = [_("Code INSEE de commune inconnu.")]
     elif "commune" in data:
         data["commune"] = None
-    if person is None and not any(data.get(name) for name in IDENTIFIERS):
-        errors_by_field["__all__"] = [
-            _("Indiquez au moins un nom, un prénom, un e-mail ou un téléphone.")
-        ]
+    if person is None:
+        try:
+            validation.require_identifier(data)
+        except ValidationError as error:
+            errors_by_field["__all__"] = error.messages
     if errors_by_field:
         raise ValidationError(errors_by_field)
     return data

@@ -13,13 +13,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from email_validator import EmailNotValidError, validate_email
 
 from campagne.accounts.scopes import Scope
-from campagne.lib.phones import display, to_e164
+from campagne.lib.phones import display
 from campagne.lib.text import search_key
+from campagne.people import validation
 from campagne.people.actions import EDITABLE_FIELDS
 from campagne.people.filters import PeopleFilters
 from campagne.people.models import Channel, Person, Status, Tag
@@ -231,47 +230,22 @@ class PersonForm(forms.Form):
         commune.widget.attrs["hx-get"] = reverse("people:communes")
 
     def clean_birth_year(self) -> int | None:
-        year = self.cleaned_data["birth_year"]
-        if year is not None and year > timezone.localdate().year:
-            raise ValidationError(_("Cette année n'est pas encore arrivée."), code="max_value")
-        return year
+        return validation.check_birth_year(self.cleaned_data["birth_year"])
 
     def clean_email(self) -> str:
-        value = self.cleaned_data["email"].strip()
-        if not value:
-            return ""
-        if value.lower() == (self.initial.get("email") or "").lower():
-            # Already on file (perhaps imported before this check existed): editing another
-            # field must not be blocked by it.
-            return value.lower()
-        try:
-            checked = validate_email(value, check_deliverability=False)
-        except EmailNotValidError:
-            raise ValidationError(
-                _("Cette adresse e-mail n'est pas valide."), code="invalid"
-            ) from None
-        return checked.normalized.lower()
+        on_file = self.initial.get("email") or ""
+        return validation.clean_email(self.cleaned_data["email"], on_file=on_file)
 
     def clean_phone(self) -> str:
-        value = self.cleaned_data["phone"].strip()
-        if not value:
-            return ""
-        number = to_e164(value)
-        if number is None:
-            raise ValidationError(_("Ce numéro de téléphone n'est pas valide."), code="invalid")
-        return number
+        return validation.clean_phone(self.cleaned_data["phone"])
 
     def clean_origin(self) -> str:
         return self.cleaned_data["origin"].strip()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        names = ("first_name", "last_name", "email", "phone")
-        if not self.errors and not any(data.get(name) for name in names):
-            raise ValidationError(
-                _("Indiquez au moins un nom, un prénom, un e-mail ou un téléphone."),
-                code="empty",
-            )
+        if not self.errors:
+            validation.require_identifier(data)
         return data
 
     def person_fields(self) -> dict[str, Any]:
