@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "campagne.segments",
     "campagne.targeting",
     "campagne.mailing",
+    "campagne.canvassing",
 ]
 
 MIDDLEWARE = [

@@ -9,7 +9,13 @@ Roles:
 - HQ staff: reads everything; no writes, no exports, no erasure.
 - Territorial organizer: reads, edits and exports the people of their régions,
   départements and communes.
-- Volunteer: only what is assigned to them (nothing in the contact file yet).
+- Volunteer: only what is assigned to them: their field sessions and the turfs of those
+  sessions, the open turfs of their communes when a campaign lets volunteers choose, and
+  the doors and calls they recorded themselves.
+
+Field work (door-to-door and phone banking): organizers see the campaigns, turfs, sessions
+and recorded doors of their territories; opinions given at the door (support, issues) are
+sensitive data that only HQ admins and organizers read.
 """
 
 from __future__ import annotations
@@ -99,9 +105,36 @@ class Scope:
         """HQ admin, and organizers to the people of their territories (not HQ staff)."""
         return self.role in (Role.HQ_ADMIN, Role.ORGANIZER)
 
+    @property
+    def can_manage_field(self) -> bool:
+        """Create field campaigns, cut turfs, plan sessions, review doors."""
+        return self.role in (Role.HQ_ADMIN, Role.ORGANIZER)
+
+    @property
+    def can_read_field(self) -> bool:
+        """See field campaigns and their results (dashboards)."""
+        return self.role in (Role.HQ_ADMIN, Role.HQ_STAFF, Role.ORGANIZER)
+
+    @property
+    def can_read_opinions(self) -> bool:
+        """Political opinions recorded at the door (RGPD art. 9): only who needs them."""
+        return self.role in (Role.HQ_ADMIN, Role.ORGANIZER)
+
+    @property
+    def can_export_field(self) -> bool:
+        return self.role in (Role.HQ_ADMIN, Role.ORGANIZER)
+
     @cached_property
     def territories(self) -> Territories:
         if self.role != Role.ORGANIZER:
+            return Territories(frozenset(), frozenset(), frozenset())
+        return self.home_territories
+
+    @cached_property
+    def home_territories(self) -> Territories:
+        """The territories attached to the account, whatever its role (a volunteer's
+        communes are where they may choose open turfs)."""
+        if self.role is None:
             return Territories(frozenset(), frozenset(), frozenset())
         user = self.user
         return Territories(
@@ -142,6 +175,103 @@ class Scope:
         if commune is None:
             return False
         return self.communes().filter(pk=commune.pk).exists()
+
+    # --- field work ---------------------------------------------------------------------
+    def field_campaigns(self) -> QuerySet[Any]:
+        """HQ: all. Organizer: those of their départements or régions, those with a turf
+        in their territories, and their own. Volunteer: those they have a session in, and
+        those of their territories that let volunteers choose a turf."""
+        from campagne.canvassing.models import FieldCampaign
+
+        campaigns = FieldCampaign.objects.all()
+        if self.is_hq:
+            return campaigns
+        if self.role == Role.ORGANIZER:
+            t = self.territories
+            condition = (
+                Q(departement_id__in=t.departements)
+                | Q(departement__region_id__in=t.regions)
+                | Q(created_by=self.user)
+                | Q(pk__in=self.turfs().values("campaign_id"))
+            )
+            return campaigns.filter(condition)
+        if self.role == Role.VOLUNTEER:
+            return campaigns.filter(
+                Q(pk__in=self.sessions().values("campaign_id"))
+                | Q(pk__in=self.claimable_turfs().values("campaign_id"))
+            )
+        return campaigns.none()
+
+    def turfs(self) -> QuerySet[Any]:
+        """HQ: all. Organizer: turfs in their territories. Volunteer: the turfs of their
+        open sessions."""
+        from campagne.canvassing.models import Session, Turf
+
+        turfs = Turf.objects.all()
+        if self.is_hq:
+            return turfs
+        if self.role == Role.ORGANIZER:
+            return turfs.filter(self.territories.q("commune"))
+        if self.role == Role.VOLUNTEER:
+            mine = self.sessions().filter(status__in=Session.OPEN_STATUSES)
+            return turfs.filter(pk__in=mine.values("turf_id"))
+        return turfs.none()
+
+    def claimable_turfs(self) -> QuerySet[Any]:
+        """Open turfs a volunteer may take: active campaigns that allow it, in their
+        communes (or départements, régions), with no open session."""
+        from campagne.canvassing.models import FieldCampaign, Turf
+
+        if self.role != Role.VOLUNTEER or not self.home_territories:
+            return Turf.objects.none()
+        return Turf.objects.filter(
+            self.home_territories.q("commune"),
+            status=Turf.Status.OPEN,
+            campaign__allow_claim=True,
+            campaign__status=FieldCampaign.Status.ACTIVE,
+        )
+
+    def sessions(self) -> QuerySet[Any]:
+        """HQ: all. Organizer: sessions on turfs of their territories. Volunteer: their
+        own sessions and their teams'."""
+        from campagne.canvassing.models import Session
+
+        sessions = Session.objects.all()
+        if self.is_hq:
+            return sessions
+        if self.role == Role.ORGANIZER:
+            return sessions.filter(self.territories.q("turf__commune"))
+        if self.role == Role.VOLUNTEER:
+            return sessions.filter(Q(volunteer=self.user) | Q(team__members=self.user)).distinct()
+        return sessions.none()
+
+    def canvasses(self) -> QuerySet[Any]:
+        """Doors and calls recorded. HQ: all. Organizer: those of their territories.
+        Volunteer: the ones they recorded."""
+        from campagne.canvassing.models import Canvass
+
+        canvasses = Canvass.objects.all()
+        if self.is_hq:
+            return canvasses
+        if self.role == Role.ORGANIZER:
+            return canvasses.filter(self.territories.q("commune"))
+        if self.role == Role.VOLUNTEER:
+            return canvasses.filter(volunteer=self.user)
+        return canvasses.none()
+
+    def call_targets(self) -> QuerySet[Any]:
+        """People queued for calls. HQ: all; organizer: of their territories; volunteer:
+        the one they are calling."""
+        from campagne.canvassing.models import CallTarget
+
+        targets = CallTarget.objects.all()
+        if self.is_hq:
+            return targets
+        if self.role == Role.ORGANIZER:
+            return targets.filter(self.territories.q("commune"))
+        if self.role == Role.VOLUNTEER:
+            return targets.filter(caller=self.user, status=CallTarget.Status.CALLING)
+        return targets.none()
 
     # --- single objects -----------------------------------------------------------------
     def person(self, pk: Any) -> Person:
