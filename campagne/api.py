@@ -142,6 +142,7 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 def _register_routers() -> None:
     from campagne.accounts.api import router as me_router
+    from campagne.canvassing.api import router as canvassing_router
     from campagne.mailing.api import router as mailing_router
     from campagne.people.api import router as people_router
     from campagne.segments.api import router as segments_router
@@ -149,6 +150,7 @@ def _register_routers() -> None:
     from campagne.territory.api import router as territory_router
 
     api.add_router("/me", me_router)
+    api.add_router("/canvassing", canvassing_router)
     api.add_router("/mailings", mailing_router)
     api.add_router("/people", people_router)
     api.add_router("/segments", segments_router)

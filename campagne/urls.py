@@ -15,6 +15,7 @@ urlpatterns = [
     path("segments/", include("campagne.segments.urls")),
     path("ciblage/", include("campagne.targeting.urls")),
     path("m/", include("campagne.mailing.urls")),
+    path("terrain/", include("campagne.canvassing.urls")),
 ]
 
 # The interface language comes from the session/cookie (set_language) or the browser,

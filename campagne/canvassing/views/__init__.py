@@ -1,0 +1,2 @@
+"""Field pages, one module per audience: organizers, the volunteers' field app, the
+dashboards, and phone banking."""
