@@ -7,6 +7,7 @@ account page. Routers load through ``accounts.scopes`` and write through each ap
 ``API_WRITE_RATE``, ``API_ANON_RATE``).
 """
 
+import threading
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
 from campagne.accounts.api_auth import BearerToken, session_auth
 from campagne.lib.api_errors import document_common_errors
+from campagne.lib.rate_leases import LeasedCounter
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -28,23 +30,38 @@ class _RateFromSettings:
     """Reads its rate from settings on every call, so a deployment's environment (and a
     test's ``override_settings``) decides; ``None`` turns the limit off.
 
-    Counts live in the default cache (the database cache, shared by every process).
-    The count is read then written, so simultaneous calls may slip one or two past the
-    limit: acceptable for a guard against runaway scripts.
+    Counts live in the default cache (the database cache, shared by every process), in
+    fixed windows leased to each process in slices (``campagne.lib.rate_leases``): an
+    API call writes the shared count once per slice rather than once per call, since
+    on SQLite every write takes the database's single write lock. Small limits are
+    counted exactly; near a large limit a caller may be refused a slice or two early
+    or let one slice past: acceptable for a guard against runaway scripts.
     """
 
     setting = ""
+    counter = LeasedCounter()
+    # The seconds to wait of a refused call, per thread: one throttle object serves
+    # every thread of a gunicorn worker.
+    _refused = threading.local()
 
     def get_rate(self) -> str | None:
         return getattr(settings, self.setting)
 
     def allow_request(self, request: HttpRequest) -> bool:
         # Parsed at start-up too (ninja's __init__), so a malformed rate stops the server.
-        self.rate = self.get_rate()
-        if self.rate is None:
+        rate = self.get_rate()
+        if rate is None:
             return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)  # type: ignore[attr-defined]
-        return super().allow_request(request)  # type: ignore[misc]
+        key = self.get_cache_key(request)  # type: ignore[attr-defined]
+        if key is None:
+            return True
+        limit, period = self.parse_rate(rate)  # type: ignore[attr-defined]
+        wait = self.counter.take(key, limit, period)
+        self._refused.wait = wait
+        return wait is None
+
+    def wait(self) -> float | None:
+        return getattr(self._refused, "wait", None)
 
     def _ident(self, request: HttpRequest) -> str:
         # Key on the account, not ninja's str(request.auth): two users may share a name.
@@ -148,10 +165,12 @@ def _register_routers() -> None:
     from campagne.segments.api import router as segments_router
     from campagne.targeting.api import router as targeting_router
     from campagne.territory.api import router as territory_router
+    from campagne.tracking.api import router as tracking_router
 
     api.add_router("/me", me_router)
     api.add_router("/canvassing", canvassing_router)
     api.add_router("/mailings", mailing_router)
+    api.add_router("/mailings", tracking_router)  # /mailings/{id}/report
     api.add_router("/people", people_router)
     api.add_router("/segments", segments_router)
     api.add_router("/targeting", targeting_router)

@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from campagne.lib.env import env_bool, env_int, env_list, env_str, parse_email_url
+from campagne.lib.env import env_bool, env_int, env_list, env_rates, env_str, parse_email_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CAMPAGNE_VAR_DIR", str(BASE_DIR / "var")))
@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "ninja",
     "django_tasks",
     "django_tasks_db",
+    # E-mail services' transports and signed bounce/complaint webhooks (mailings).
+    "anymail",
     "axes",
     "campagne.core",
     "campagne.territory",
@@ -68,6 +70,7 @@ INSTALLED_APPS = [
     "campagne.segments",
     "campagne.targeting",
     "campagne.mailing",
+    "campagne.tracking",
     "campagne.canvassing",
 ]
 
@@ -190,8 +193,19 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- E-mail -----------------------------------------------------------------------------
 _email = parse_email_url(env_str("EMAIL_URL", "console://" if DEBUG else "smtp://localhost:25"))
+# An e-mail service's EMAIL_URL (brevo://KEY, postmark://TOKEN…) gives anymail's settings.
+ANYMAIL: dict[str, object] = _email.pop("ANYMAIL", {})  # type: ignore[assignment]
 globals().update(_email)
+# Basic auth ("user:password") that the e-mail services' webhooks must send to
+# /webhooks/anymail/<service>/tracking/; without it those URLs refuse everything.
+if env_str("ANYMAIL_WEBHOOK_SECRET"):
+    ANYMAIL["WEBHOOK_SECRET"] = env_str("ANYMAIL_WEBHOOK_SECRET")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Campagne <ne-pas-repondre@campagne.test>")
+# Login links and welcome messages (campagne.mailing.transactional) through their own
+# transport, same syntax as EMAIL_URL; empty: EMAIL_URL. Parsed now so a typo fails at start.
+TRANSACTIONAL_EMAIL_URL = env_str("TRANSACTIONAL_EMAIL_URL")
+if TRANSACTIONAL_EMAIL_URL:
+    parse_email_url(TRANSACTIONAL_EMAIL_URL)
 
 # Mailings (campagne.mailing): DKIM signing of SMTP sends when a key is given (PEM text in
 # CAMPAGNE_DKIM_PRIVATE_KEY, or a file in CAMPAGNE_DKIM_KEY_FILE); the domain defaults to
@@ -208,6 +222,28 @@ MAILING_BATCH_SIZE = env_int("MAILING_BATCH_SIZE", 100)
 MAILING_CLAIM_TIMEOUT = env_int("MAILING_CLAIM_TIMEOUT", 300)
 MAILING_RETRY_SECONDS = env_int("MAILING_RETRY_SECONDS", 120)
 MAILING_MAX_ATTEMPTS = env_int("MAILING_MAX_ATTEMPTS", 6)
+# Send rates (messages per second, shared by every worker; 0/empty = unlimited): overall,
+# and per receiving domain ("orange.fr=50,free.fr=30,…"; see docs/mailing.md).
+MAILING_RATE_PER_SECOND = env_int("MAILING_RATE_PER_SECOND", 0)
+MAILING_DOMAIN_RATES = env_rates("MAILING_DOMAIN_RATES")
+# Frequency cap: people who got this many mailings in the last 7 days are left out of a
+# new one (0 = no cap).
+MAILING_WEEKLY_CAP = env_int("MAILING_WEEKLY_CAP", 0)
+
+# Tracking (campagne.tracking, docs/mailing.md "Tracking"): the open pixel is on for new
+# mailings unless MAILING_OPEN_PIXEL=0; opens and clicks within TRACKING_MACHINE_SECONDS of
+# delivery, or from known proxies and scanners (plus TRACKING_MACHINE_AGENTS substrings and
+# TRACKING_MACHINE_NETWORKS CIDRs), are a machine's. Hits are spooled to files under
+# TRACKING_SPOOL_DIR and written in batches every TRACKING_FLUSH_MILLISECONDS (0: only by
+# `campagne tracking flush`). Behind a proxy, TRACKING_CLIENT_IP_HEADER names the
+# request.META key holding the client's address (e.g. HTTP_X_REAL_IP).
+MAILING_OPEN_PIXEL = env_bool("MAILING_OPEN_PIXEL", True)
+TRACKING_MACHINE_SECONDS = env_int("TRACKING_MACHINE_SECONDS", 5)
+TRACKING_MACHINE_AGENTS = env_list("TRACKING_MACHINE_AGENTS", [])
+TRACKING_MACHINE_NETWORKS = env_list("TRACKING_MACHINE_NETWORKS", [])
+TRACKING_SPOOL_DIR = Path(env_str("TRACKING_SPOOL_DIR", str(VAR_DIR / "tracking")))
+TRACKING_FLUSH_MILLISECONDS = env_int("TRACKING_FLUSH_MILLISECONDS", 500)
+TRACKING_CLIENT_IP_HEADER = env_str("TRACKING_CLIENT_IP_HEADER", "REMOTE_ADDR")
 
 # --- Background tasks -------------------------------------------------------------------
 TASKS = {
@@ -216,6 +252,15 @@ TASKS = {
         "QUEUES": ["default", "imports", "mailing"],
     }
 }
+# `campagne worker` queues again the work of a killed worker (its heartbeat stopped): when
+# it starts, then every this many seconds (campagne/core/recovery.py; 0: at start only).
+CAMPAGNE_RECOVERY_INTERVAL = env_int("CAMPAGNE_RECOVERY_INTERVAL", 60)
+# An import running with no chunk committed for this long has lost its worker.
+CAMPAGNE_IMPORT_STALL_SECONDS = env_int("CAMPAGNE_IMPORT_STALL_SECONDS", 300)
+# Background imports: rows per transaction (0: 50,000 on SQLite, 10,000 on PostgreSQL),
+# and a pause between two transactions (ms) that leaves more room to the pages.
+CAMPAGNE_IMPORT_CHUNK_SIZE = env_int("CAMPAGNE_IMPORT_CHUNK_SIZE", 0)
+CAMPAGNE_IMPORT_PAUSE_MS = env_int("CAMPAGNE_IMPORT_PAUSE_MS", 0)
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -251,3 +296,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Field work. Door records that look invented are flagged for an organizer to review:
+# more than FIELD_MAX_DOORS_PER_MINUTE doors a minute by one volunteer; a turf of at least
+# FIELD_GPS_MIN_DOORS doors all recorded within FIELD_GPS_SPOT_METRES of one spot; outcome
+# rates more than FIELD_RATIO_Z standard errors from the campaign's, once a volunteer has
+# FIELD_RATIO_MIN_DOORS doors (see docs/canvassing.md).
+FIELD_MAX_DOORS_PER_MINUTE = env_int("FIELD_MAX_DOORS_PER_MINUTE", 6)
+FIELD_GPS_MIN_DOORS = env_int("FIELD_GPS_MIN_DOORS", 10)
+FIELD_GPS_SPOT_METRES = env_int("FIELD_GPS_SPOT_METRES", 30)
+FIELD_RATIO_Z = env_int("FIELD_RATIO_Z", 4)
+FIELD_RATIO_MIN_DOORS = env_int("FIELD_RATIO_MIN_DOORS", 30)

@@ -15,6 +15,10 @@ urlpatterns = [
     path("segments/", include("campagne.segments.urls")),
     path("ciblage/", include("campagne.targeting.urls")),
     path("m/", include("campagne.mailing.urls")),
+    path("demo/", include("campagne.demo.urls")),
+    path("m/", include("campagne.tracking.urls")),
+    # E-mail services' bounce/complaint webhooks (django-anymail, signed or basic auth).
+    path("webhooks/anymail/", include("campagne.mailing.webhooks")),
     path("terrain/", include("campagne.canvassing.urls")),
 ]
 

@@ -1,13 +1,32 @@
 """Account actions: magic links and API tokens."""
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campagne.accounts import magic_links
 from campagne.accounts.models import ApiToken, User
+from campagne.mailing import transactional
+
+
+def _login_url(user: User) -> str:
+    return settings.CAMPAGNE_BASE_URL + reverse(
+        "accounts:magic_login", kwargs={"token": magic_links.make_token(user)}
+    )
+
+
+def send_welcome(*, user: User) -> None:
+    """Tell a new team member their account exists, with a first login link."""
+    transactional.send(
+        template=transactional.WELCOME,
+        to=user.email,
+        values={
+            "prenom": user.first_name,
+            "lien": _login_url(user),
+            "minutes": settings.MAGIC_LINK_MAX_AGE // 60,
+        },
+    )
 
 
 def send_magic_link(*, email: str) -> bool:
@@ -19,18 +38,14 @@ def send_magic_link(*, email: str) -> bool:
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
     if user is None:
         return False
-    url = settings.CAMPAGNE_BASE_URL + reverse(
-        "accounts:magic_login", kwargs={"token": magic_links.make_token(user)}
-    )
-    minutes = settings.MAGIC_LINK_MAX_AGE // 60
-    send_mail(
-        subject=_("Votre lien de connexion à Campagne"),
-        message=_(
-            "Bonjour,\n\nPour vous connecter, ouvrez ce lien (valable {minutes} minutes, "
-            "une seule fois) :\n\n{url}\n\nSi vous n'avez rien demandé, ignorez ce message."
-        ).format(minutes=minutes, url=url),
-        from_email=None,
-        recipient_list=[user.email],
+    transactional.send(
+        template=transactional.MAGIC_LINK,
+        to=user.email,
+        values={
+            "prenom": user.first_name,
+            "lien": _login_url(user),
+            "minutes": settings.MAGIC_LINK_MAX_AGE // 60,
+        },
     )
     return True
 

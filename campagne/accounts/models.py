@@ -2,9 +2,10 @@
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -109,13 +110,26 @@ class ApiToken(models.Model):
 
     @classmethod
     def authenticate(cls, raw: str) -> User | None:
-        token = (
-            cls.objects.active().select_related("user").filter(key_hash=_hash_token(raw)).first()
-        )
-        if token is None:
-            return None
+        """The active account of an active token, or None; notes when it was used."""
         now = timezone.now()
-        # One write a minute at most: tokens are used on every API call.
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-            cls.objects.filter(pk=token.pk).update(last_used_at=now)
-        return token.user
+        # Plain SQL through User.objects.raw (the model's own columns and converters): it
+        # runs on every API call, and building the equivalent queryset cost ~20 times
+        # the query. The same conditions as ``active()``; the database says whether
+        # last_used_at is due (one write a minute at most per token).
+        q = connection.ops.quote_name
+        user_table, token_table = q(User._meta.db_table), q(cls._meta.db_table)
+        sql = (
+            f"SELECT u.*, t.{q('id')} AS token_id, CASE WHEN t.{q('last_used_at')} IS NULL "  # noqa: S608 - names from the models
+            f"OR t.{q('last_used_at')} < %s THEN 1 ELSE 0 END AS touch "
+            f"FROM {token_table} t JOIN {user_table} u ON u.{q('id')} = t.{q('user_id')} "
+            f"WHERE t.{q('key_hash')} = %s AND t.{q('revoked_at')} IS NULL "
+            f"AND u.{q('is_active')}"
+        )
+        stale = connection.ops.adapt_datetimefield_value(now - timedelta(minutes=1))
+        found = list(User.objects.raw(sql, [stale, _hash_token(raw)]))
+        if not found:
+            return None
+        user = found[0]
+        if user.touch:  # type: ignore[attr-defined]
+            cls.objects.filter(pk=user.token_id).update(last_used_at=now)  # type: ignore[attr-defined]
+        return user

@@ -179,8 +179,8 @@ class Scope:
     # --- field work ---------------------------------------------------------------------
     def field_campaigns(self) -> QuerySet[Any]:
         """HQ: all. Organizer: those of their départements or régions, those with a turf
-        in their territories, and their own. Volunteer: those they have a session in, and
-        those of their territories that let volunteers choose a turf."""
+        in their territories, and their own. Volunteer: those they have a session in, those
+        of their territories that let volunteers choose a turf, and those of their teams."""
         from campagne.canvassing.models import FieldCampaign
 
         campaigns = FieldCampaign.objects.all()
@@ -196,9 +196,12 @@ class Scope:
             )
             return campaigns.filter(condition)
         if self.role == Role.VOLUNTEER:
+            # Door campaigns reach volunteers through sessions; phone campaigns, which
+            # have none, through the teams they are in.
             return campaigns.filter(
                 Q(pk__in=self.sessions().values("campaign_id"))
                 | Q(pk__in=self.claimable_turfs().values("campaign_id"))
+                | Q(pk__in=FieldCampaign.objects.filter(teams__members=self.user).values("pk"))
             )
         return campaigns.none()
 

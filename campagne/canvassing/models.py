@@ -29,6 +29,14 @@ class Channel(models.TextChoices):
     PHONE = "phone", _("Phoning")
 
 
+class CutStatus(models.TextChoices):
+    NONE = "none", _("Pas encore découpée")
+    QUEUED = "queued", _("Découpage en attente")
+    RUNNING = "running", _("Découpage en cours")
+    DONE = "done", _("Découpée")
+    FAILED = "failed", _("Découpage échoué")
+
+
 class FieldCampaign(models.Model):
     """A door-to-door or calling operation, with its script, questionnaire and goals."""
 
@@ -86,6 +94,22 @@ class FieldCampaign(models.Model):
     quiet_start = models.TimeField(_("pas d'appel après"), default="20:00")
     quiet_end = models.TimeField(_("pas d'appel avant"), default="09:00")
     no_calls_on_sunday = models.BooleanField(_("pas d'appel le dimanche"), default=True)
+    # Where the stations were picked from (the top of this profile's ranking), if anywhere.
+    targeting_profile = models.ForeignKey(
+        "targeting.TargetingProfile",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("profil de ciblage"),
+    )
+    # Turf cutting, run in the background for big campaigns: its state for the page.
+    cut_status = models.CharField(
+        _("découpage"), max_length=8, choices=CutStatus.choices, default=CutStatus.NONE
+    )
+    cut_progress = models.PositiveSmallIntegerField(_("avancement du découpage (%)"), default=0)
+    cut_message = models.CharField(max_length=300, blank=True, default="")
+    cut_at = models.DateTimeField(_("découpé le"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -361,6 +385,16 @@ class Canvass(models.Model):
         _("vérification"), max_length=10, choices=Review.choices, default=Review.OK
     )
     flags = models.JSONField(_("signalements"), default=list, blank=True)
+    # Set when an organizer accepts or rejects a flagged record (recording.review_canvasses);
+    # a reviewed record is never flagged again by the plausibility checks.
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-recorded_at", "-id"]
@@ -381,6 +415,8 @@ class Canvass(models.Model):
             models.Index(fields=["campaign", "recorded_at"], name="canvass_campaign_time"),
             models.Index(fields=["turf", "address", "door"], name="canvass_door"),
             models.Index(fields=["volunteer", "recorded_at"], name="canvass_volunteer_time"),
+            # The same door in a campaign (which record counts, recording.py).
+            models.Index(fields=["address", "door", "campaign"], name="canvass_address_door"),
         ]
 
     def __str__(self) -> str:
@@ -391,6 +427,8 @@ class SessionReport(models.Model):
     """What a volunteer tells the organizers after a session."""
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="reports")
+    # Made by the field app, which may send a report queued offline more than once.
+    client_uuid = models.UUIDField(unique=True, null=True, blank=True, editable=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

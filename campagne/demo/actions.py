@@ -22,8 +22,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from campagne.accounts.models import Role, User
+from campagne.demo.canvassing import load_demo_canvassing, reset_demo_canvassing
 from campagne.demo.elections import load_demo_elections, reset_demo_elections
 from campagne.demo.generator import DEMO_TAGS, DIGNE, DemoGenerator, Draft, Place
+from campagne.demo.mailings import load_demo_mailings, reset_demo_mailings
 from campagne.demo.models import DemoLoad, DemoPerson
 from campagne.people.models import (
     Consent,
@@ -128,6 +130,8 @@ def load_demo(
         _write(drafts, users)
         demo_people = Person.objects.filter(demo_marker__isnull=False)
         load_demo_elections(owner=users["admin"], people=demo_people, seed=seed)
+        load_demo_mailings(users, seed)
+        load_demo_canvassing(users=users, seed=seed)
         seconds = time.perf_counter() - started
         DemoLoad.objects.create(seed=seed, people=len(drafts), seconds=seconds)
     communes = len({draft.person.commune_id for draft in drafts})
@@ -147,7 +151,10 @@ def _report_existing(started: float) -> DemoReport:
 @transaction.atomic
 def reset_demo() -> int:
     """Delete the demo's people, accounts and unused tags; return how many people went."""
+    reset_demo_canvassing(User.objects.filter(email__in=[account.email for account in ACCOUNTS]))
     demo_ids = DemoPerson.objects.values("person_id")
+    # The mailings first: their recipient rows would otherwise go one person at a time.
+    reset_demo_mailings(User.objects.filter(email__in=[account.email for account in ACCOUNTS]))
     # The big dependent tables first, each in one DELETE … WHERE person_id IN (SELECT …):
     # left to the cascade, Django would send them 999 ids at a time.
     for model in (TimelineEvent, Consent, PersonEmail, PersonPhone, Person.tags.through):

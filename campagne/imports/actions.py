@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -22,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from campagne.accounts.models import Role, User
 from campagne.accounts.scopes import Scope, scope_for
+from campagne.imports import indexes
 from campagne.imports.mapping import (
     CONSENT_FIELDS,
     FIELDS,
@@ -32,7 +36,7 @@ from campagne.imports.mapping import (
 )
 from campagne.imports.models import DuplicateCandidate, ImportBatch
 from campagne.imports.normalize import Row, RowNormalizer
-from campagne.imports.pipeline import ImportRun
+from campagne.imports.pipeline import ImportConflict, ImportRun
 from campagne.imports.readers import Table, open_table
 from campagne.people.models import Channel
 
@@ -210,6 +214,8 @@ def run_import(
             chunk_hook=chunk_hook,
         )
         batch = run.run()
+    except ImportConflict:
+        raise  # Another runner has the batch: its status is theirs to set.
     except PermissionDenied as exc:
         _fail(batch, str(exc) or _("Import refusé."))
         raise
@@ -231,6 +237,35 @@ def requeue_interrupted(*, batch_id: int) -> None:
             status=ImportBatch.Status.QUEUED
         )
         transaction.on_commit(lambda: run_import_task.enqueue(batch_id))
+
+
+def recover_stalled_imports() -> int:
+    """Queue again the imports whose worker died; return how many (``core.recovery``).
+
+    A batch "running" with no chunk committed for ``CAMPAGNE_IMPORT_STALL_SECONDS`` lost
+    its worker (a killed process never marks it failed). Each one is claimed by a
+    conditional update, so that of several workers recovering at once exactly one queues
+    it; its task resumes after the last committed chunk. People indexes that a batch which
+    will not run again left dropped (``indexes.py``) are created again.
+    """
+    from campagne.imports.tasks import run_import_task
+
+    cutoff = timezone.now() - timedelta(seconds=settings.CAMPAGNE_IMPORT_STALL_SECONDS)
+    running = ImportBatch.Status.RUNNING
+    queued = 0
+    stalled = ImportBatch.objects.filter(status=running, heartbeat_at__lt=cutoff)
+    for pk in list(stalled.values_list("pk", flat=True)):
+        with transaction.atomic():
+            claimed = ImportBatch.objects.filter(
+                pk=pk, status=running, heartbeat_at__lt=cutoff
+            ).update(status=ImportBatch.Status.QUEUED, heartbeat_at=timezone.now())
+            if claimed:
+                transaction.on_commit(partial(run_import_task.enqueue, pk))
+                queued += 1
+    ended = [ImportBatch.Status.FAILED, ImportBatch.Status.DONE, ImportBatch.Status.DRAFT]
+    for batch in ImportBatch.objects.filter(status__in=ended).exclude(suspended_indexes={}):
+        indexes.restore(batch)
+    return queued
 
 
 def _fail(batch: ImportBatch, reason: str) -> None:

@@ -5,8 +5,12 @@ class ImportsConfig(AppConfig):
     name = "campagne.imports"
 
     def ready(self) -> None:
-        from campagne.imports import command
+        from campagne.core import recovery
+        from campagne.imports import actions, command
         from campagne.lib.import_registry import register_importer
+
+        # `campagne worker` queues again the imports a killed worker left running.
+        recovery.register("imports", actions.recover_stalled_imports)
 
         register_importer(
             "contacts",

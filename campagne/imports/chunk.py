@@ -34,7 +34,7 @@ from campagne.imports.matching import (
     shared_contact_score,
 )
 from campagne.imports.models import DuplicateCandidate
-from campagne.imports.normalize import GRANTED, WITHDRAWN, Row
+from campagne.imports.normalize import GRANTED, WITHDRAWN, Chunk, Row
 from campagne.people.models import (
     Consent,
     EventKind,
@@ -85,6 +85,9 @@ PERSON_INSERT = (
     "updated_at",
     "last_contact_at",
 )
+# The fields of a new person carried by ``Row.person``, in its order.
+NEW_FIELDS = PERSON_INSERT[1:14]
+_NEW_VALUES = tuple(name for name in NEW_FIELDS if name not in ("search_name", "search_name_rev"))
 EVENT_INSERT = ("person", "kind", "at", "actor", "actor_label", "data")
 MAX_LIKELY = 5
 
@@ -109,7 +112,8 @@ class Slot:
     __slots__ = (
         "id",
         "new",
-        "values",
+        "_values",
+        "row",
         "before",
         "emails",
         "phones",
@@ -129,7 +133,8 @@ class Slot:
     def __init__(self, values: dict[str, Any], *, new: bool, in_scope: bool = True) -> None:
         self.id: int | None = values.get("id")
         self.new = new
-        self.values = values
+        self._values: dict[str, Any] | None = values
+        self.row: Row | None = None
         self.before = {} if new else dict(values)
         self.emails: list[str] = [values["email"]] if values.get("email") else []
         self.phones: list[str] = [values["phone"]] if values.get("phone") else []
@@ -147,14 +152,30 @@ class Slot:
         # A row of this chunk landed on it (created it, or was applied to it).
         self.hit = new
 
+    @property
+    def values(self) -> dict[str, Any]:
+        """The person's fields; for a new person, made from its row when first needed
+        (most are written as the row's ``person`` tuple and never need them)."""
+        values = self._values
+        if values is None:
+            row = self.row
+            assert row is not None  # noqa: S101 - a new slot always has its row
+            person = row.person
+            values = self._values = dict(
+                zip(_NEW_VALUES, (*person[:3], *person[5:]), strict=True)  # type: ignore[index]
+            )
+            values["id"] = self.id
+        return values
+
     @classmethod
-    def created(cls, values: dict[str, Any], emails: list[str], phones: list[str]) -> Slot:
+    def created(cls, row: Row, emails: list[str], phones: list[str]) -> Slot:
         """A person about to be created from a row: ``__init__`` without the generic
         work (a few microseconds a row, at 700,000 rows)."""
         slot = cls.__new__(cls)
         slot.id = None
         slot.new = slot.hit = slot.in_scope = True
-        slot.values = values
+        slot._values = None
+        slot.row = row
         slot.before = {}
         slot.emails, slot.phones = emails, phones
         slot.added_emails, slot.added_phones = emails[1:], phones[1:]
@@ -168,7 +189,7 @@ class Slot:
 class ChunkState:
     """The people a chunk touches, and what it will write."""
 
-    def __init__(self, run: ImportRun, rows: list[Row]) -> None:
+    def __init__(self, run: ImportRun, rows: list[Row], lookups: Chunk | None = None) -> None:
         self.run = run
         self.key = run.normalizer.key
         self.overwrite = run.batch.overwrite
@@ -180,14 +201,16 @@ class ChunkState:
         self.likely_base: dict[tuple[str, str], list[tuple[Any, ...]]] = defaultdict(list)
         # (slot, slot or existing id, score)
         self.candidates: list[tuple[Slot, Slot | int, Score]] = []
-        self._load_matches(rows)
-        self._load_likely(rows)
+        self.new_tags: dict[tuple[str, ...], tuple[set[str], list[str]]] = {}
+        # What to look up, prepared with the rows (a chunk's own lookups may include rows
+        # refused since, for an erasure: looking them up costs little and changes nothing).
+        lookups = lookups if lookups is not None else Chunk(rows)
+        self._load_matches(lookups.emails, lookups.phones)
+        self._load_likely(lookups.likely)
 
     # --- reading the base ---------------------------------------------------------------
 
-    def _load_matches(self, rows: list[Row]) -> None:
-        emails = {email for row in rows for email in row.emails}
-        phones = {phone.e164 for row in rows for phone in row.phones}
+    def _load_matches(self, emails: list[str], phones: list[str]) -> None:
         if not emails and not phones:
             return
         found: dict[int, tuple[Any, ...]] = {}
@@ -241,29 +264,12 @@ class ChunkState:
         for slot in by_id.values():
             self._register(slot)
 
-    def _likely_key(
-        self, row_commune: str | None, first_key: str, last_key: str
-    ) -> tuple[str, str] | None:
-        if not row_commune or not first_key or not last_key:
-            return None
-        return row_commune, f"{last_key} {first_key[0]}"
-
-    def _load_likely(self, rows: list[Row]) -> None:
-        keys = set()
-        index, key = self.index, self.key
-        for row in rows:
-            if row.commune is None:
-                continue
-            first, last = key(row.first_name), key(row.last_name)
-            if not first or not last:
-                continue
-            for value in row.contacts:
-                if value in index:
-                    break  # An exact match decides; no need to look further.
-            else:
-                keys.add((row.commune, f"{last} {first[0]}"))
+    def _load_likely(self, keys: list[tuple[str, str]]) -> None:
+        """People of the base who may be the same as a row: same commune, same last name
+        and first initial. (Rows with an exact match never use them; looking their keys
+        up too costs less than sorting them out.)"""
         names = ("id", "first_name", "last_name", "postal_code", "birth_year")
-        for commune, prefix, *values in sql.prefix_join(sorted(keys), Person, names):
+        for commune, prefix, *values in sql.prefix_join(keys, Person, names):
             self.likely_base[(commune, prefix)].append(tuple(values))
 
     def _register(self, slot: Slot) -> None:
@@ -277,11 +283,14 @@ class ChunkState:
 
     def place(self, row: Row) -> str:
         """Put the row on a person; return the counter it goes to."""
-        first_key, last_key = self.key(row.first_name), self.key(row.last_name)
+        first_key, last_key = row.first_key, row.last_key
         matched: list[tuple[Slot, str]] = []
+        index = self.index
         # E-mails and E.164 phones never look alike ("@" / leading "+"): one namespace.
-        for value in row.values():
-            for slot in self.index.get(value, ()):
+        for value in row.contacts:
+            if value not in index:
+                continue  # The common case: nobody of the base or of the chunk has it.
+            for slot in index[value]:
                 if all(slot is not other for other, _v in matched):
                     matched.append((slot, value))
         if not matched:
@@ -321,7 +330,7 @@ class ChunkState:
         return "merged" if merged else "updated"
 
     def _create(self, row: Row, first_key: str, last_key: str) -> str:
-        key = self._likely_key(row.commune, first_key, last_key)
+        key = row.likely
         found: list[tuple[Slot | int, Score]] = []
         if key:
             for other in self.likely_new.get(key, ()):
@@ -364,39 +373,33 @@ class ChunkState:
 
     def _new_slot(self, row: Row, first_key: str, last_key: str) -> Slot:
         emails = list(row.emails)
-        phones = [phone.e164 for phone in row.phones]
-        values = {
-            "id": None,
-            "civility": row.civility,
-            "first_name": row.first_name,
-            "last_name": row.last_name,
-            "email": emails[0] if emails else "",
-            "phone": phones[0] if phones else "",
-            "address_line": row.address_line,
-            "address_extra": row.address_extra,
-            "postal_code": row.postal_code,
-            "commune": row.commune,
-            "birth_year": row.birth_year,
-            "status": row.status or Status.CONTACT,
-        }
-        slot = Slot.created(values, emails, phones)
+        # The row's contacts are its e-mails, then its phones in E.164.
+        phones = row.contacts[len(emails) :] if row.phones else []
+        slot = Slot.created(row, emails, phones)
         slot.first_key, slot.last_key, slot.line = first_key, last_key, row.line
         if row.tags or self.batch_tags:
-            for name in (*row.tags, *self.batch_tags):
-                if name.lower() not in slot.tags:
-                    slot.tags.add(name.lower())
-                    slot.added_tags.append(name)
+            # A file holds a few distinct tag cells: each is sorted out once.
+            tags = self.new_tags.get(row.tags)
+            if tags is None:
+                keys: set[str] = set()
+                names = []
+                for name in (*row.tags, *self.batch_tags):
+                    if name.lower() not in keys:
+                        keys.add(name.lower())
+                        names.append(name)
+                tags = self.new_tags[row.tags] = (keys, names)
+            slot.tags, slot.added_tags = set(tags[0]), list(tags[1])
         if row.consents:
-            for channel, state in row.consents.items():
-                slot.consent_changes[channel] = state == GRANTED
+            slot.consent_changes = {
+                channel: state == GRANTED for channel, state in row.consents.items()
+            }
         self.new_slots.append(slot)
         index = self.index
         for value in row.contacts:
             index[value].append(slot)
         # Later rows of this chunk compare with it, as later chunks will through the base.
-        key = self._likely_key(row.commune, first_key, last_key)
-        if key:
-            self.likely_new[key].append(slot)
+        if row.likely is not None:
+            self.likely_new[row.likely].append(slot)
         return slot
 
     def _apply(self, slot: Slot, row: Row) -> None:  # noqa: C901 - the rules, in order
@@ -455,41 +458,62 @@ class ChunkState:
     def write(self) -> None:
         """Write the chunk: new people, changes, addresses, tags, consents, timeline."""
         db_now = connection.ops.adapt_datetimefield_value(timezone.now())
-        events = self._insert_people(db_now)
+        created = self._insert_people(db_now)
         changed = [slot for slot in self.slots if self._changed(slot)]
         self._update_people(changed, db_now)
         adapt_json = connection.ops.adapt_json_value
         run = self.run
-        for slot in changed:
-            data = adapt_json(self._event_data(slot), None)
-            events.append(
-                (slot.id, EventKind.IMPORTED, db_now, run.actor_id, run.actor_label, data)
+        events = [
+            (
+                slot.id,
+                EventKind.IMPORTED,
+                db_now,
+                run.actor_id,
+                run.actor_label,
+                adapt_json(self._event_data(slot), None),
             )
+            for slot in changed
+        ]
         self._write_links([*self.new_slots, *changed], events, db_now)
+        # The new people's creation events: one statement per distinct content (which
+        # consents they came with), the ids expanded by the database.
+        for data, ids in created:
+            sql.insert_for_ids(
+                TimelineEvent,
+                EVENT_INSERT,
+                ids,
+                (EventKind.IMPORTED, db_now, run.actor_id, run.actor_label, data),
+            )
         sql.insert(TimelineEvent, EVENT_INSERT, events)
         self._write_candidates()
 
-    def _insert_people(self, db_now: Any) -> list[tuple[Any, ...]]:
-        """Insert the new people; return their creation events."""
+    def _insert_people(self, db_now: Any) -> list[tuple[Any, list[int]]]:
+        """Insert the new people; return their creation events' contents, each with the
+        ids of the people it belongs to."""
         run = self.run
-        adapt_json = connection.ops.adapt_json_value
         origin = run.batch.origin
         ids = sql.reserve_ids(Person, len(self.new_slots))
-        people, events = [], []
+        people = []
         # The creation event says which consents the person came with: a few distinct
-        # values in a whole file, each serialised once.
-        created_data: dict[tuple[tuple[str, bool], ...], Any] = {}
+        # values in a whole file.
+        by_consents: dict[tuple[tuple[str, bool], ...], list[int]] = defaultdict(list)
+        plain = by_consents[()]
         for slot, pk in zip(self.new_slots, ids, strict=True):
             slot.id = pk
-            values = slot.values
+            contact = None
+            if slot.consent_changes:
+                changes = slot.consent_changes
+                by_consents[tuple(sorted(changes.items()))].append(pk)
+                if any(changes.values()):
+                    contact = db_now
+            else:
+                plain.append(pk)
+            values = slot._values
+            if values is None:
+                # Untouched since its row: the columns the reader process prepared.
+                people.append((pk, *slot.row.person, origin, db_now, db_now, contact))  # type: ignore[union-attr]
+                continue
             first, last = slot.first_key, slot.last_key
-            consent_key = tuple(sorted(slot.consent_changes.items()))
-            data = created_data.get(consent_key)
-            if data is None:
-                content: dict[str, Any] = {"batch": run.batch.pk, "origin": origin}
-                if consent_key:
-                    content["consents"] = dict(consent_key)
-                data = created_data[consent_key] = adapt_json(content, None)
             people.append(
                 (
                     pk,
@@ -509,29 +533,53 @@ class ChunkState:
                     origin,
                     db_now,
                     db_now,
-                    db_now if any(slot.consent_changes.values()) else None,
+                    contact,
                 )
             )
-            events.append((pk, EventKind.IMPORTED, db_now, run.actor_id, run.actor_label, data))
         sql.insert(Person, PERSON_INSERT, people)
-        return events
+        adapt_json = connection.ops.adapt_json_value
+        created = []
+        for consent_key, group in by_consents.items():
+            if not group:
+                continue
+            content: dict[str, Any] = {"batch": run.batch.pk, "origin": origin}
+            if consent_key:
+                content["consents"] = dict(consent_key)
+            created.append((adapt_json(content, None), group))
+        return created
 
     def _write_links(self, slots: list[Slot], events: list[tuple[Any, ...]], db_now: Any) -> None:
         """Other e-mails and phones, tags and consents of ``slots``; consent events of the
-        people who existed (a new person's are in its creation event)."""
+        people who existed (a new person's are in its creation event).
+
+        Tags and new consents are grouped by value (a handful of distinct ones in a file)
+        and written one statement per group, the database expanding the ids.
+        """
         run = self.run
         adapt_json = connection.ops.adapt_json_value
-        emails, phones, tags, consents, consent_updates = [], [], [], [], []
+        emails, phones, consent_updates = [], [], []
+        tags: dict[int, list[int]] = defaultdict(list)
+        consents: dict[tuple[str, bool], list[int]] = defaultdict(list)
+        tag_ids: dict[str, int] = {}
         for slot in slots:
-            emails.extend((slot.id, address) for address in slot.added_emails)
-            phones.extend((slot.id, number) for number in slot.added_phones)
-            tags.extend((slot.id, run.tag_id(name)) for name in slot.added_tags)
+            pk = slot.id
+            if slot.added_emails:
+                emails.extend((pk, address) for address in slot.added_emails)
+            if slot.added_phones:
+                phones.extend((pk, number) for number in slot.added_phones)
+            for name in slot.added_tags:
+                tag = tag_ids.get(name)
+                if tag is None:
+                    tag = tag_ids[name] = run.tag_id(name)
+                tags[tag].append(pk)  # type: ignore[arg-type]
+            if not slot.consent_changes:
+                continue
             for channel, granted in slot.consent_changes.items():
-                proof = self._proof(channel)
                 previous = slot.consents.get(channel)
                 if previous is None:
-                    consents.append((slot.id, channel, granted, db_now, run.source, proof))
+                    consents[(channel, granted)].append(pk)  # type: ignore[arg-type]
                 else:
+                    proof = self._proof(channel)
                     consent_updates.append((granted, db_now, run.source, proof, previous[0]))
                 if slot.new:
                     continue
@@ -539,15 +587,20 @@ class ChunkState:
                     "channel": channel,
                     "granted": granted,
                     "source": run.source,
-                    "proof": proof,
+                    "proof": self._proof(channel),
                     "previous": None if previous is None else _previous_consent(previous),
                 }
                 event = (slot.id, EventKind.CONSENT, db_now, run.actor_id, run.actor_label)
                 events.append((*event, adapt_json(data, None)))
         sql.insert(PersonEmail, ("person", "address"), emails, ignore_conflicts=True)
         sql.insert(PersonPhone, ("person", "number"), phones, ignore_conflicts=True)
-        sql.insert(Person.tags.through, ("person", "tag"), tags, ignore_conflicts=True)
-        sql.insert(Consent, ("person", "channel", "granted", "at", "source", "proof"), consents)
+        through = Person.tags.through
+        for tag, ids in tags.items():
+            sql.insert_for_ids(through, ("person", "tag"), ids, (tag,), ignore_conflicts=True)
+        consent_names = ("person", "channel", "granted", "at", "source", "proof")
+        for (channel, granted), ids in consents.items():
+            constants = (channel, granted, db_now, run.source, self._proof(channel))
+            sql.insert_for_ids(Consent, consent_names, ids, constants)
         sql.update(Consent, ("granted", "at", "source", "proof"), consent_updates)
 
     def _proof(self, channel: str) -> str:

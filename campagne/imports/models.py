@@ -81,6 +81,9 @@ class ImportBatch(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # People indexes dropped while a large import runs on SQLite, name → CREATE INDEX
+    # statement, created again when the batch ends (indexes.py).
+    suspended_indexes = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -106,12 +109,14 @@ class ImportBatch(models.Model):
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
-    def is_stalled(self, now: Any = None, minutes: int = 5) -> bool:
-        """Running, but no chunk committed for ``minutes``: its worker is gone."""
+    def is_stalled(self, now: Any = None) -> bool:
+        """Running, but no chunk committed for ``CAMPAGNE_IMPORT_STALL_SECONDS``: its
+        worker is gone (a running ``campagne worker`` queues it again by itself)."""
         if self.status != self.Status.RUNNING:
             return False
         last = self.heartbeat_at or self.started_at or self.created_at
-        return ((now or timezone.now()) - last).total_seconds() > minutes * 60
+        elapsed = ((now or timezone.now()) - last).total_seconds()
+        return elapsed > settings.CAMPAGNE_IMPORT_STALL_SECONDS
 
     def file_path(self) -> str:
         return self.file.path if self.file else self.source_path

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import hmac
+import logging
 import signal
 import threading
 import time
@@ -37,11 +38,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campagne.accounts.scopes import Scope
-from campagne.imports import sql
+from campagne.imports import indexes, sql
 from campagne.imports.chunk import ChunkState
 from campagne.imports.mapping import CONSENT_FIELDS
 from campagne.imports.models import ImportBatch, ImportRejectedRow
-from campagne.imports.normalize import CommuneResolver, Row, RowNormalizer
+from campagne.imports.normalize import Chunk, CommuneResolver, Row, RowNormalizer
 from campagne.imports.prefetch import normalised_chunks
 from campagne.imports.readers import Table, open_table
 from campagne.people.models import (
@@ -51,6 +52,8 @@ from campagne.people.models import (
     Suppression,
     Tag,
 )
+
+logger = logging.getLogger(__name__)
 
 # Rows per chunk. On SQLite a commit writes every index page the chunk touched; with ten
 # indexes on the people table, 5,000 random rows touch most of them, so small chunks
@@ -182,6 +185,9 @@ class ImportRun:
         # check that a crash leaves no trace of the chunk in progress.
         self.chunk_hook = chunk_hook
         self.stop = _StopRequest()
+        # A file this large (and at least as large as the people table) drops the people
+        # indexes the import does not read while it runs (indexes.py).
+        self.suspend_from_rows = indexes.SUSPEND_FROM_ROWS
         # People created or matched by an earlier row of this file: a later row landing on
         # one of them is a duplicate within the file ("merged").
         self.touched: set[int] = set()
@@ -225,7 +231,21 @@ class ImportRun:
     def run(self) -> ImportBatch:
         with _gc_paused(), _large_page_cache(), _stop_requests() as stop:
             self.stop = stop
-            return self._run()
+            try:
+                return self._run()
+            except ImportConflict:
+                raise  # The other runner has the batch, and its suspended indexes.
+            except Exception:
+                # Failed or interrupted: the pages get their indexes back now, not when
+                # (if ever) the batch is resumed. A killed process leaves them recorded
+                # on the batch, for whoever finishes it.
+                try:
+                    indexes.restore(self.batch)
+                except Exception:
+                    # Left recorded on the batch for the worker's recovery; the error
+                    # that stopped the run is the one to report.
+                    logger.exception("import #%s: indexes not restored yet", self.batch.pk)
+                raise
 
     def _run(self) -> ImportBatch:
         table = self.table()
@@ -233,6 +253,9 @@ class ImportRun:
         if start:
             self._remember_rows(table.rows(), start)
         self.resolver.load()
+        rows_left = (self.batch.estimated_rows or 0) - start
+        if indexes.worth_suspending(rows_left, self.suspend_from_rows):
+            indexes.suspend(self.batch)
         chunks = normalised_chunks(table, start, self.chunk_size, self.normalizer)
         for number, rows in enumerate(chunks, start=1):
             self._run_chunk(rows, number)
@@ -245,6 +268,7 @@ class ImportRun:
                 )
             if self.pause:
                 time.sleep(self.pause)
+        indexes.restore(self.batch)
         ImportBatch.objects.filter(pk=self.batch.pk).update(
             status=ImportBatch.Status.DONE, finished_at=timezone.now(), error=""
         )
@@ -314,10 +338,14 @@ class ImportRun:
         suppressed = self._suppressed(valid)
         if suppressed:
             valid = [row for row in valid if id(row) not in suppressed]
-        state = ChunkState(self, valid)
+        state = ChunkState(self, valid, rows if isinstance(rows, Chunk) else None)
+        counts: dict[str, int] = defaultdict(int)
+        place, warnings = state.place, result.warnings
         for row in valid:
-            result.counts[state.place(row)] += 1
-            result.warnings.update(row.warnings)
+            counts[place(row)] += 1
+            if row.warnings:
+                warnings.update(row.warnings)
+        result.counts.update(counts)
         state.write()
         result.touched = [slot.id for slot in (*state.slots, *state.new_slots) if slot.hit]
         rejected = [row for row in rows if row.errors or id(row) in suppressed]

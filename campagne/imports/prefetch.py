@@ -21,19 +21,26 @@ from collections.abc import Iterator
 from itertools import islice
 from multiprocessing.connection import Connection
 
-from campagne.imports.normalize import Row, RowNormalizer
+from campagne.imports.normalize import Chunk, RowNormalizer
 from campagne.imports.readers import Table, UnreadableFile
 
 # Below this many chunks, a second process costs more than it saves.
 MIN_CHUNKS = 2
+# Chunks of at least this many rows start with one FIRST_CHUNK_SHARE times smaller.
+RAMP_FROM = 10_000
+FIRST_CHUNK_SHARE = 5
 
 
 def _normalised(
     table: Table, start: int, chunk_size: int, normalizer: RowNormalizer
-) -> Iterator[list[Row]]:
+) -> Iterator[Chunk]:
     rows = table.rows(start=start)
-    while chunk := list(islice(rows, chunk_size)):
-        yield [normalizer(line, cells) for line, cells in chunk]
+    # A large first chunk is pure waiting for the writing process (nothing to overlap
+    # yet): a smaller one gets it started sooner.
+    size = chunk_size // FIRST_CHUNK_SHARE if chunk_size >= RAMP_FROM else chunk_size
+    while chunk := list(islice(rows, size)):
+        yield Chunk([normalizer(line, cells) for line, cells in chunk])
+        size = chunk_size
 
 
 def _produce(
@@ -63,7 +70,7 @@ def _worth_a_process(table: Table, start: int, chunk_size: int) -> bool:
 
 def normalised_chunks(
     table: Table, start: int, chunk_size: int, normalizer: RowNormalizer
-) -> Iterator[list[Row]]:
+) -> Iterator[Chunk]:
     """The normalised rows of ``table`` from its ``start``-th data row, chunk by chunk."""
     if not _worth_a_process(table, start, chunk_size):
         yield from _normalised(table, start, chunk_size, normalizer)

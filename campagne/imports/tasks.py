@@ -1,5 +1,6 @@
 """Background task of the imports: run (or resume) one batch, by id."""
 
+from django.conf import settings
 from django_tasks import task
 
 from campagne.imports import actions
@@ -14,7 +15,11 @@ def run_import_task(batch_id: int) -> dict[str, int]:
     again, so that the next worker carries on from there.
     """
     try:
-        return actions.run_import(batch_id=batch_id).counts
+        return actions.run_import(
+            batch_id=batch_id,
+            chunk_size=settings.CAMPAGNE_IMPORT_CHUNK_SIZE or None,
+            pause=settings.CAMPAGNE_IMPORT_PAUSE_MS / 1000,
+        ).counts
     except ImportInterrupted:
         actions.requeue_interrupted(batch_id=batch_id)
         raise

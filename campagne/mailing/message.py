@@ -20,6 +20,8 @@ from django.urls import reverse
 from campagne.mailing.dkim import DkimSigner
 from campagne.mailing.models import Mailing
 from campagne.mailing.rendering import ORIGIN, UNSUBSCRIBE, Compiled, compile_mailing
+from campagne.mailing.variants import SubjectVariants
+from campagne.tracking.links import MessageTracker, open_pixel_enabled
 
 _unsubscribe_signer = Signer(salt="campagne.mailing.unsubscribe")
 
@@ -74,7 +76,14 @@ class Skeleton:
 
     def __init__(self, mailing: Mailing, *, dkim: DkimSigner | None = None) -> None:
         self.mailing = mailing
-        self.compiled: Compiled = compile_mailing(mailing)
+        open_pixel = open_pixel_enabled(mailing)
+        self.compiled: Compiled = compile_mailing(mailing, open_pixel=open_pixel)
+        # Signed click and open URLs per message (campagne.tracking).
+        self.tracker = MessageTracker.for_mailing(
+            mailing, self.compiled.links, open_pixel=open_pixel
+        )
+        # A/B test of subjects: which subject each recipient row gets.
+        self.variants = SubjectVariants(mailing) if self.compiled.subject_b else None
         sender = mailing.sender
         self.domain = sender.domain
         self.dkim = dkim
@@ -108,8 +117,9 @@ class Skeleton:
     ) -> tuple[str, bytes]:
         """(Message-ID, the message as bytes with CRLF line ends, not dot-stuffed)."""
         url = self.unsubscribe_url(recipient_id)
-        values = {**merge, ORIGIN: origin, UNSUBSCRIBE: url}
-        subject, html, text = self.compiled.render(values)
+        values = {**merge, ORIGIN: origin, UNSUBSCRIBE: url, **self.tracker.values(recipient_id)}
+        variant = self.variants(recipient_id) if self.variants is not None else "A"
+        subject, html, text = self.compiled.render(values, variant)
         message_id = self.message_id(recipient_id)
         body = self.text_head + _qp(text) + self.html_head + _qp(html) + self.tail
         headers = [

@@ -30,6 +30,15 @@ class Sender(models.Model):
     address = models.EmailField(_("adresse d'expédition"))
     reply_to = models.EmailField(_("adresse de réponse"), blank=True)
     validated = models.BooleanField(_("validé par le QG"), default=False)
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("validé par"),
+    )
+    validated_at = models.DateTimeField(_("validé le"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -54,7 +63,16 @@ class MailingQuerySet(models.QuerySet["Mailing"]):
         return self.none()
 
 
+class Approval(models.TextChoices):
+    NONE = "", _("Non soumis")
+    SUBMITTED = "submitted", _("À valider")
+    APPROVED = "approved", _("Validé")
+    REJECTED = "rejected", _("Refusé")
+
+
 class Mailing(models.Model):
+    Approval = Approval
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Brouillon")
         SCHEDULED = "scheduled", _("Programmé")
@@ -99,6 +117,31 @@ class Mailing(models.Model):
         verbose_name=_("créé par"),
     )
     created_at = models.DateTimeField(_("créé le"), default=timezone.now, editable=False)
+    # When a worker last found this sending stalled and queued its tasks again
+    # (recover_stalled_sendings): at most once per MAILING_CLAIM_TIMEOUT, by one worker.
+    recovered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # HQ approval (when MailingSettings.approval_required): independent of ``status``,
+    # which the workers move; see campagne.mailing.approval.
+    approval = models.CharField(
+        _("validation"), max_length=10, choices=Approval.choices, blank=True, default=""
+    )
+    approval_comment = models.TextField(_("commentaire de validation"), blank=True, default="")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("examiné par"),
+    )
+    reviewed_at = models.DateTimeField(_("examiné le"), null=True, blank=True)
+    # A/B test of subjects (campagne.mailing.ab_test): off while subject_b is empty.
+    subject_b = models.CharField(_("objet B (test A/B)"), max_length=200, blank=True, default="")
+    ab_sample_percent = models.PositiveSmallIntegerField(
+        _("échantillon du test A/B (%)"), default=20
+    )
+    ab_wait_minutes = models.PositiveIntegerField(_("durée du test A/B (minutes)"), default=240)
+    ab_winner = models.CharField(_("objet gagnant"), max_length=1, blank=True, default="")
 
     objects = MailingQuerySet.as_manager()
 
@@ -118,6 +161,14 @@ class Mailing(models.Model):
             .values_list("status", "n")
         )
         return {status: found.get(status, 0) for status in Recipient.Status.values}
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Hard and soft bounces and complaints (one query)."""
+        return self.recipients.aggregate(
+            hard_bounces=Count("id", filter=models.Q(bounce=Recipient.Bounce.HARD)),
+            soft_bounces=Count("id", filter=models.Q(bounce=Recipient.Bounce.SOFT)),
+            complaints=Count("id", filter=models.Q(complained_at__isnull=False)),
+        )
 
 
 def mailing_for(scope: Scope, pk: Any) -> Mailing:
@@ -141,6 +192,12 @@ class Recipient(models.Model):
         SENT = "sent", _("Envoyé")
         FAILED = "failed", _("Échec")
         BOUNCED = "bounced", _("Rejeté (adresse invalide)")
+        # Outside the sample of an A/B test: released (→ queued) once the winner is known.
+        HELD = "held", _("Retenu (test A/B)")
+
+    class Bounce(models.TextChoices):
+        HARD = "hard", _("Définitif")
+        SOFT = "soft", _("Temporaire")
 
     mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="recipients")
     # CASCADE, not SET_NULL: erasing or purging a person must not leave their address
@@ -158,6 +215,19 @@ class Recipient(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True, default="")
     message_id = models.CharField(max_length=200, blank=True, default="")
+    # A/B test: the subject this row gets ("A" or "B"); "" when the mailing has no test.
+    # db_default: the audience freeze inserts rows with raw SQL that does not name it.
+    variant = models.CharField(max_length=1, blank=True, default="", db_default="")
+    # Hard: the address does not exist (5xx, or the e-mail service said "bounced"); soft: a
+    # temporary refusal (4xx, "deferred"), kept even when a later attempt got through.
+    # db_default: the audience is frozen by an INSERT … SELECT that names its columns.
+    bounce = models.CharField(
+        max_length=4, choices=Bounce.choices, blank=True, default="", db_default=""
+    )
+    complained_at = models.DateTimeField(null=True, blank=True)
+    # The e-mail service's own id of the message (sends through django-anymail), which its
+    # webhooks quote back; ours (message_id) is enough for SMTP sends.
+    esp_message_id = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -167,7 +237,52 @@ class Recipient(models.Model):
             # Claiming: the next queued rows of a mailing, in id order.
             models.Index(fields=["mailing", "status", "id"], name="recipient_claim"),
             models.Index(fields=["claimed_by"], name="recipient_claimed_by"),
+            models.Index(
+                fields=["esp_message_id"],
+                name="recipient_esp_message_id",
+                condition=~models.Q(esp_message_id=""),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.mailing_id} {self.email} {self.status}"
+
+
+class ThrottleBucket(models.Model):
+    """Shared send rate of one receiving domain ("*": every domain), as the time at which
+    its bucket is empty again (GCRA, the token bucket as one timestamp). One row per
+    throttled domain, updated under a row lock by every worker of every machine."""
+
+    key = models.CharField(max_length=255, unique=True)
+    empty_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.empty_until}"
+
+
+class MailingSettings(models.Model):
+    """Site-wide mailing rules the HQ admin sets (one row, see ``current``)."""
+
+    approval_required = models.BooleanField(
+        _("les e-mails des organisateurs doivent être validés par le QG"), default=False
+    )
+    updated_at = models.DateTimeField(_("modifié le"), default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("modifié par"),
+    )
+
+    class Meta:
+        verbose_name = _("réglages des e-mails")
+
+    def __str__(self) -> str:
+        return "mailing settings"
+
+    @classmethod
+    def current(cls) -> MailingSettings:
+        """The one row (pk=1), created with the defaults on first use."""
+        return cls.objects.get_or_create(pk=1)[0]

@@ -12,6 +12,12 @@ Merge fields, in the subject and the body::
     {{ prenom | "ami·e" }}       the value, or "ami·e" when it is empty
 
 Fields: prenom, nom, civilite, commune, code_postal.
+
+Links: every http(s) link of the body (in the HTML and in the text part) becomes a slot
+``_link<N>`` whose fallback is the link itself, so a message filled in without tracking
+values (a preview, a test send) keeps the original links; the sender fills them with
+signed redirect links (``campagne.tracking``). Likewise the optional open pixel
+(``_open``), whose fallback is a transparent image that fetches nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ if TYPE_CHECKING:
 FIELDS = ("prenom", "nom", "civilite", "commune", "code_postal")
 # Filled in by the sender for every message, not by the author.
 ORIGIN, UNSUBSCRIBE = "_origin", "_unsubscribe"
+# Tracked links (numbered from 1) and the open pixel, filled in by campagne.tracking.
+LINK_FIELD, OPEN_PIXEL = "_link{}", "_open"
+BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
 
 _MERGE_RE = re.compile(r"\{\{\s*([a-z_]+)\s*(?:\|\s*\"([^\"{}]*)\"\s*)?\}\}")
 _TOKEN_RE = re.compile(r"ZQMERGE(\d+)QZ")
@@ -57,6 +66,10 @@ class Compiled:
     html: tuple[Part, ...]
     text: tuple[Part, ...]
     slots: tuple[Slot, ...]
+    # The body's distinct http(s) links; links[n - 1] is the target of slot _link<n>.
+    links: tuple[str, ...] = ()
+    # The second subject of an A/B test (empty: no test).
+    subject_b: tuple[Part, ...] = ()
 
     def fill(self, parts: tuple[Part, ...], values: dict[str, str], *, escape: bool) -> str:
         out = []
@@ -70,10 +83,11 @@ class Compiled:
                 out.append(html.escape(value) if escape else value)
         return "".join(out)  # type: ignore[arg-type]
 
-    def render(self, values: dict[str, str]) -> tuple[str, str, str]:
-        """(subject, html, text) for one recipient's values."""
+    def render(self, values: dict[str, str], variant: str = "A") -> tuple[str, str, str]:
+        """(subject, html, text) for one recipient's values (and A/B test variant)."""
+        subject = self.subject_b if variant == "B" and self.subject_b else self.subject
         return (
-            self.fill(self.subject, values, escape=False),
+            self.fill(subject, values, escape=False),
             self.fill(self.html, values, escape=True),
             self.fill(self.text, values, escape=False),
         )
@@ -135,30 +149,57 @@ def markdown_to_text(source: str) -> str:
     return _EMPHASIS_RE.sub(r"\2", text)
 
 
-def compile_mailing(mailing: Mailing) -> Compiled:
+_HREF_RE = re.compile(r'href="(https?://[^"]+)"', re.IGNORECASE)
+
+
+def _link_slots(content: str, text: str, tokens: _Tokens) -> tuple[str, str, tuple[str, ...]]:
+    """Turn the body's http(s) links into ``_link<N>`` slots, in the HTML and the text."""
+    numbers: dict[str, int] = {}
+
+    def substitute(match: re.Match[str]) -> str:
+        url = html.unescape(match.group(1))
+        if _TOKEN_RE.search(url):
+            return match.group(0)  # a link built from merge fields is left as written
+        number = numbers.setdefault(url, len(numbers) + 1)
+        return f'href="{tokens.token(LINK_FIELD.format(number), url)}"'
+
+    content = _HREF_RE.sub(substitute, content)
+    for url, number in numbers.items():
+        # markdown_to_text spells links out as "label (url)".
+        if f"({url})" in text:
+            text = text.replace(f"({url})", f"({tokens.token(LINK_FIELD.format(number), url)})")
+    return content, text, tuple(numbers)
+
+
+def compile_mailing(mailing: Mailing, *, open_pixel: bool = False) -> Compiled:
     """Render the mailing once: layout, Markdown, inlined CSS, text part and subject."""
     tokens = _Tokens()
     subject = tokens.replace(mailing.subject)
+    subject_b = tokens.replace(mailing.subject_b) if mailing.subject_b else ""
     body = tokens.replace(mailing.body)
+    content, text_content, links = _link_slots(
+        _markdown.render(body), markdown_to_text(body), tokens
+    )
     origin, unsubscribe = tokens.token(ORIGIN), tokens.token(UNSUBSCRIBE)
     sender = mailing.sender
     context = {
         "mailing": mailing,
         "sender": sender,
-        "content": mark_safe(_markdown.render(body)),  # noqa: S308 - raw HTML is disabled
+        "content": mark_safe(content),  # noqa: S308 - raw HTML is disabled
         "origin": origin,
         "unsubscribe_url": unsubscribe,
+        "open_pixel": tokens.token(OPEN_PIXEL, BLANK_GIF) if open_pixel else "",
     }
     page = render_to_string("mailing/email/layout.html", context)
     page = css_inline.CSSInliner(keep_style_tags=True).inline(page)
-    text = render_to_string(
-        "mailing/email/layout.txt", {**context, "content": markdown_to_text(body)}
-    )
+    text = render_to_string("mailing/email/layout.txt", {**context, "content": text_content})
     return Compiled(
         subject=_split(subject),
         html=_split(page),
         text=_split(text),
         slots=tuple(tokens.slots),
+        links=links,
+        subject_b=_split(subject_b) if subject_b else (),
     )
 
 

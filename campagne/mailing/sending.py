@@ -36,9 +36,11 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 
+from campagne.mailing.esp import EspConnection, is_esp_backend
 from campagne.mailing.message import Skeleton, dkim_signer_from_settings
 from campagne.mailing.models import Mailing, Recipient
 from campagne.mailing.smtp import Abandoned, Connection, Rejected
+from campagne.mailing.throttle import Throttle
 from campagne.people.models import Suppression, suppression_digest
 
 logger = logging.getLogger(__name__)
@@ -71,7 +73,10 @@ def claim(mailing_id: int, size: int) -> tuple[str, list[tuple[Any, ...]]]:
         if connection.features.has_select_for_update_skip_locked:
             # PostgreSQL: concurrent workers skip each other's rows instead of queueing on
             # their locks (and then finding them claimed). SQLite has one writer anyway.
-            due = due.select_for_update(skip_locked=True)
+            # OF self: the query joins the mailing (to check it is sending); a plain FOR
+            # UPDATE would lock the mailing row too, and every concurrent claim of the
+            # same mailing would then SKIP all its rows and come back empty-handed.
+            due = due.select_for_update(skip_locked=True, of=("self",))
         claimed = Recipient.objects.filter(id__in=due, status=S.QUEUED).update(
             status=S.CLAIMED, claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
         )
@@ -117,35 +122,42 @@ class _Recorder:
             == 1
         )
 
-    def sent(self, pk: int, token: str) -> None:
+    def sent(self, pk: int, token: str, esp_message_id: str = "") -> None:
+        # Not over "bounced": an e-mail service's webhook may already have said so.
         self._update(
-            "status = %s, sent_at = %s, error = '' WHERE id = %s AND claimed_by = %s",
-            [S.SENT, self._now(), pk, token],
+            "status = %s, sent_at = %s, error = '', esp_message_id = %s "
+            "WHERE id = %s AND claimed_by = %s AND status <> %s",
+            [S.SENT, self._now(), esp_message_id[:200], pk, token, S.BOUNCED],
         )
 
-    def retry(self, pk: int, token: str, attempts: int, error: str) -> None:
+    def retry(self, pk: int, token: str, attempts: int, error: str, *, soft: bool) -> None:
+        """Back to the queue after a backoff; ``soft``: the server said 4xx (a soft bounce,
+        recorded), rather than a broken connection."""
+        bounce = Recipient.Bounce.SOFT if soft else ""
         if attempts >= settings.MAILING_MAX_ATTEMPTS:
-            self.failed(pk, token, error)
+            self.failed(pk, token, error, bounce=bounce)
             return
         delay = settings.MAILING_RETRY_SECONDS * 2 ** (attempts - 1)
         at = connection.ops.adapt_datetimefield_value(timezone.now() + timedelta(seconds=delay))
+        soft_bounce = ", bounce = 'soft'" if soft else ""
         self._update(
-            "status = %s, next_attempt_at = %s, claimed_by = '', claimed_at = NULL, error = %s "
-            "WHERE id = %s AND claimed_by = %s",
+            "status = %s, next_attempt_at = %s, claimed_by = '', claimed_at = NULL, error = %s"
+            f"{soft_bounce} WHERE id = %s AND claimed_by = %s",
             [S.QUEUED, at, error[:500], pk, token],
         )
 
-    def failed(self, pk: int, token: str, error: str) -> None:
+    def failed(self, pk: int, token: str, error: str, *, bounce: str = "") -> None:
+        set_bounce = ", bounce = 'soft'" if bounce == Recipient.Bounce.SOFT else ""
         self._update(
-            "status = %s, error = %s WHERE id = %s AND claimed_by = %s",
+            f"status = %s, error = %s{set_bounce} WHERE id = %s AND claimed_by = %s",
             [S.FAILED, error[:500], pk, token],
         )
 
     def bounced(self, pk: int, token: str, email: str, error: str) -> None:
         with transaction.atomic():
             self._update(
-                "status = %s, error = %s WHERE id = %s AND claimed_by = %s",
-                [S.BOUNCED, error[:500], pk, token],
+                "status = %s, error = %s, bounce = %s WHERE id = %s AND claimed_by = %s",
+                [S.BOUNCED, error[:500], Recipient.Bounce.HARD, pk, token],
             )
             Suppression.objects.get_or_create(
                 digest=suppression_digest("email", email),
@@ -154,8 +166,13 @@ class _Recorder:
 
 
 def _send_rows(
-    skeleton: Skeleton, smtp: Connection, token: str, rows: list[tuple[Any, ...]]
+    skeleton: Skeleton,
+    smtp: Connection | EspConnection,
+    token: str,
+    rows: list[tuple[Any, ...]],
 ) -> dict[str, int]:
+    """Send claimed rows one by one over ``smtp`` (an SMTP connection or an e-mail
+    service's API: same interface, same states)."""
     recorder = _Recorder()
     envelope_from = skeleton.mailing.sender.address
     stats = {"sent": 0, "retried": 0, "bounced": 0, "failed": 0, "skipped": 0}
@@ -171,7 +188,7 @@ def _send_rows(
             return committed
 
         try:
-            smtp.deliver(envelope_from, email, message, commit_point)
+            reply = smtp.deliver(envelope_from, email, message, commit_point, recipient_id=pk)
         except UnicodeEncodeError:
             # A non-ASCII address needs SMTPUTF8, which this sender does not speak yet.
             recorder.failed(pk, token, "adresse non ASCII (SMTPUTF8 non pris en charge)")
@@ -183,7 +200,7 @@ def _send_rows(
         except Rejected as exc:
             error = f"{exc.code} {exc.reply}"
             if not exc.permanent:
-                recorder.retry(pk, token, attempts, error)
+                recorder.retry(pk, token, attempts, error, soft=exc.stage != "api")
                 stats["retried"] += 1
             elif exc.stage in ("rcpt", "end-of-data"):
                 recorder.bounced(pk, token, email, error)
@@ -199,10 +216,10 @@ def _send_rows(
                 recorder.failed(pk, token, INTERRUPTED)
                 stats["failed"] += 1
             else:
-                recorder.retry(pk, token, attempts, f"connexion : {exc}")
+                recorder.retry(pk, token, attempts, f"connexion : {exc}", soft=False)
                 stats["retried"] += 1
             continue
-        recorder.sent(pk, token)
+        recorder.sent(pk, token, reply if smtp.kind == "esp" else "")
         stats["sent"] += 1
     return stats
 
@@ -211,6 +228,14 @@ def _wait_for_work(mailing_id: int) -> bool:
     """Nothing to claim now: wait for a retry that falls due or for other workers' claims
     (settled, or requeued once stale). False when nothing is left to wait for."""
     if sum(requeue_stale(mailing_id).values()):
+        return True
+    due = Recipient.objects.filter(
+        mailing_id=mailing_id, status=S.QUEUED, mailing__status=Mailing.Status.SENDING
+    ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
+    if due.exists():
+        # Rows skipped because another claim held them locked (PostgreSQL's SKIP LOCKED):
+        # that claim may yet give them up (throttled). Try again rather than stop.
+        time.sleep(0.05)
         return True
     at = _next_retry(mailing_id)
     if at is not None:
@@ -229,7 +254,8 @@ def _wait_for_work(mailing_id: int) -> bool:
 
 def _drain(skeleton: Skeleton, totals: dict[str, int], lock: threading.Lock) -> None:
     """One thread: claim, send, repeat, waiting for retries that are due soon."""
-    smtp = Connection()
+    smtp = EspConnection() if is_esp_backend() else Connection()
+    throttle = Throttle.from_settings()
     mailing_id = skeleton.mailing.pk
     try:
         while True:
@@ -238,6 +264,12 @@ def _drain(skeleton: Skeleton, totals: dict[str, int], lock: threading.Lock) -> 
                 if not _wait_for_work(mailing_id):
                     break
                 continue
+            if throttle.enabled:
+                # Rows over their domain's (or the global) rate go back to the queue
+                # until the rate allows them; the other domains' rows go out now.
+                rows = throttle.admit(token, rows)
+                if not rows:
+                    continue
             stats = _send_rows(skeleton, smtp, token, rows)
             with lock:
                 for key, value in stats.items():
@@ -251,13 +283,21 @@ def _drain(skeleton: Skeleton, totals: dict[str, int], lock: threading.Lock) -> 
 def finish_if_done(mailing_id: int) -> bool:
     """Mark the mailing sent when no row is left to send (idempotent)."""
     pending = Recipient.objects.filter(
-        mailing=OuterRef("pk"), status__in=[S.QUEUED, S.CLAIMED, S.SENDING]
+        # HELD: the rest of an A/B test's audience, released once the winner is known.
+        mailing=OuterRef("pk"),
+        status__in=[S.QUEUED, S.CLAIMED, S.SENDING, S.HELD],
     )
-    return bool(
+    finished = bool(
         Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.SENDING)
         .exclude(Exists(pending))
         .update(status=Mailing.Status.SENT, finished_at=timezone.now())
     )
+    if finished:
+        # Engagement's "mailings received", in one INSERT … SELECT (idempotent).
+        from campagne.tracking.actions import count_received
+
+        count_received(mailing_id)
+    return finished
 
 
 def send_mailing(mailing_id: int) -> dict[str, int]:
@@ -269,7 +309,9 @@ def send_mailing(mailing_id: int) -> dict[str, int]:
     if mailing is None or mailing.status != Mailing.Status.SENDING:
         return {}
     totals: dict[str, int] = dict(requeue_stale(mailing_id))
-    skeleton = Skeleton(mailing, dkim=dkim_signer_from_settings(mailing.sender.domain))
+    # E-mail services sign with the sender domain's key they hold; we sign SMTP sends.
+    dkim = None if is_esp_backend() else dkim_signer_from_settings(mailing.sender.domain)
+    skeleton = Skeleton(mailing, dkim=dkim)
     lock = threading.Lock()
     count = max(1, settings.MAILING_SMTP_CONNECTIONS)
     if count == 1:

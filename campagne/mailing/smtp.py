@@ -38,9 +38,13 @@ class Abandoned(Exception):  # noqa: N818
 
 
 def check_configured() -> None:
-    if settings.EMAIL_BACKEND != SMTP_BACKEND:
+    """Mailings go out over SMTP or through an e-mail service (django-anymail)."""
+    from campagne.mailing.esp import is_esp_backend
+
+    if settings.EMAIL_BACKEND != SMTP_BACKEND and not is_esp_backend():
         raise ImproperlyConfigured(
-            "Sending mailings needs an SMTP EMAIL_URL (smtp://… or smtps://…)."
+            "Sending mailings needs an SMTP EMAIL_URL (smtp://… or smtps://…) or an "
+            "e-mail service (brevo://, mailjet://, ses://, postmark://, sendgrid://, mailgun://)."
         )
 
 
@@ -116,11 +120,20 @@ class Connection:
                 smtp.rset()
                 raise Rejected(code, reply.decode(errors="replace"), stage)
 
+    kind = "smtp"
+
     def deliver(
-        self, sender: str, recipient: str, message: bytes, commit_point: Callable[[], bool]
+        self,
+        sender: str,
+        recipient: str,
+        message: bytes,
+        commit_point: Callable[[], bool],
+        *,
+        recipient_id: int | None = None,
     ) -> str:
         """Send one message; return the server's reply. Raise Rejected or Abandoned, or
-        OSError/SMTPException when the connection breaks (then it is dropped)."""
+        OSError/SMTPException when the connection breaks (then it is dropped).
+        ``recipient_id`` is for the e-mail services' transport (same interface)."""
         smtp = self.open()
         try:
             self._envelope(smtp, sender, recipient)

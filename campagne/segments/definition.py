@@ -11,7 +11,7 @@ fast as the hand-written SQL.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import reduce
 from operator import and_
 from typing import Annotated, Any
@@ -133,6 +133,13 @@ class Definition(_Part):
     has_email: bool | None = Field(None, description="true: has an e-mail; false: has none.")
     has_phone: bool | None = Field(None, description="true: has a phone; false: has none.")
     birth_year: YearRange = Field(default_factory=YearRange)
+    engaged_days: int | None = Field(
+        None,
+        ge=1,
+        le=3650,
+        description="Clicked a mailing's link, or opened one (machine opens aside), "
+        "in the last N days.",
+    )
     include_segments: Annotated[list[SegmentId], AfterValidator(_unique)] = Field(
         default_factory=list,
         max_length=MAX_ITEMS,
@@ -165,6 +172,7 @@ class Definition(_Part):
             *self._territory_and_consents(),
             *self._origin_and_dates(),
             *self._channels_and_age(),
+            *self._engagement(),
         ]
         return reduce(and_, conditions) if conditions else None
 
@@ -225,6 +233,16 @@ class Definition(_Part):
         if self.birth_year.max is not None:
             conditions.append(Q(birth_year__lte=self.birth_year.max))
         return conditions
+
+    def _engagement(self) -> list[Q]:
+        if self.engaged_days is None:
+            return []
+        # Imported here: the tracking app reads mailings, which read segments.
+        from campagne.tracking.models import Engagement
+
+        since = timezone.now() - timedelta(days=self.engaged_days)
+        recent = Q(last_click_at__gte=since) | Q(last_human_open_at__gte=since)
+        return [Q(Exists(Engagement.objects.filter(recent, person_id=OuterRef("pk"))))]
 
 
 def start_of_day(day: date) -> datetime:

@@ -45,6 +45,7 @@ FIELD_PATHS: dict[str, tuple[str, ...]] = {
     "has_phone": ("has_phone",),
     "birth_year_min": ("birth_year", "min"),
     "birth_year_max": ("birth_year", "max"),
+    "engaged_days": ("engaged_days",),
     "include_segments": ("include_segments",),
     "exclude_segments": ("exclude_segments",),
 }
@@ -142,6 +143,12 @@ class SegmentForm(forms.Form):
     )
     birth_year_max = forms.IntegerField(
         label=_("Né(e) en ou avant"), required=False, min_value=1900, max_value=2100
+    )
+    engaged_days = forms.IntegerField(
+        label=_("Engagé (clic ou ouverture d'un e-mail) dans les N derniers jours"),
+        required=False,
+        min_value=1,
+        max_value=3650,
     )
     include_segments = forms.ModelMultipleChoiceField(
         label=_("Ajouter les membres de ces segments"),

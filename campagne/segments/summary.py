@@ -73,6 +73,13 @@ def describe(definition: Definition) -> list[tuple[str, str]]:
     years = definition.birth_year
     if years.min is not None or years.max is not None:
         lines.append((_("Année de naissance"), f"{years.min or '…'} – {years.max or '…'}"))
+    if definition.engaged_days is not None:
+        lines.append(
+            (
+                _("Engagé (clic ou ouverture)"),
+                _("dans les %(days)d derniers jours") % {"days": definition.engaged_days},
+            )
+        )
     lines += _segments(definition)
     return lines
 

@@ -10,6 +10,7 @@ from django.test import Client
 
 from campagne.accounts.models import ApiToken
 from campagne.accounts.scopes import scope_for
+from campagne.api import _RateFromSettings
 from campagne.audit.models import AuditEntry
 from campagne.people.models import Person
 
@@ -79,5 +80,7 @@ def admin_scope(hq_admin):
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_counts(db):
-    # Rate counts live in the database cache; start each test from zero.
+    # Rate counts live in the database cache (and each process's leases of it); start
+    # each test from zero.
     cache.clear()
+    _RateFromSettings.counter.clear()

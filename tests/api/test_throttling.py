@@ -1,11 +1,14 @@
 """Rate limits on the API, counted in the database cache the deployment shares."""
 
+import time
+
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.test import override_settings
 
 from campagne.api import AccountRateThrottle
+from campagne.lib.rate_leases import LeasedCounter
 from campagne.people.models import Person
 from tests.api.conftest import Api, snapshot
 
@@ -23,8 +26,10 @@ def test_exceeding_the_rate_answers_429(organizer_04, organizer_05):
     assert refused.status_code == 429
     assert refused.json() == {"detail": "Trop de requêtes : réessayez dans un moment."}
     assert 0 < int(refused["Retry-After"]) <= 60
-    # Three calls counted in the cache table, under the account's id.
-    assert len(cache.get(f"throttle_api_user{organizer_04.pk}")) == 3
+    # Three calls counted in the cache table, under the account's id: the bucket (one
+    # call every 20 s) is full again 60 s from now.
+    full_at = cache.get(f"throttle_api_user{organizer_04.pk}")
+    assert 55 < full_at - time.time() <= 60
     # Counted per account: another organizer is not held back.
     assert Api(organizer_05).get("/me").status_code == 200
 
@@ -60,3 +65,35 @@ def test_limits_can_be_turned_off(organizer_04):
 def test_a_malformed_rate_stops_the_start_up():
     with pytest.raises(ValueError, match="Invalid rate format: beaucoup"):
         AccountRateThrottle()
+
+
+def test_a_large_limit_is_leased_in_slices_and_still_holds():
+    # 100 calls a minute, leased 5 at a time: the shared bucket is written once per slice.
+    counter = LeasedCounter()
+    writes = []
+    now = 1_000_000.0
+    for _ in range(100):
+        assert counter.take("throttle_test", 100, 60, now=now) is None
+        writes.append(cache.get("throttle_test"))
+    assert len(set(writes)) == 20  # one shared write per 5 calls
+    assert counter.take("throttle_test", 100, 60, now=now) == pytest.approx(0.6)
+    # Another process (another counter) sees the same bucket: refused too, and nothing
+    # written on refusal.
+    other = LeasedCounter()
+    assert other.take("throttle_test", 100, 60, now=now + 0.3) == pytest.approx(0.3)
+    assert cache.get("throttle_test") == writes[-1]
+    # The bucket refills one call every 0.6 s.
+    assert other.take("throttle_test", 100, 60, now=now + 0.6) is None
+    assert counter.take("throttle_test", 100, 60, now=now + 0.7) == pytest.approx(0.5)
+
+
+def test_calls_leased_by_one_process_count_for_all():
+    first, second = LeasedCounter(), LeasedCounter()
+    now = 2_000_000.0
+    assert first.take("throttle_shared", 40, 60, now=now) is None  # leases 2 calls
+    for _ in range(38):
+        assert second.take("throttle_shared", 40, 60, now=now) is None
+    assert second.take("throttle_shared", 40, 60, now=now) is not None
+    # The first process still holds the call it leased.
+    assert first.take("throttle_shared", 40, 60, now=now) is None
+    assert first.take("throttle_shared", 40, 60, now=now) is not None

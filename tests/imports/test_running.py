@@ -273,6 +273,11 @@ def test_chunks_normalised_by_the_reader_process_are_the_same(db, write_csv):
     assert [[r.as_preview() for r in c] for c in forked] == [
         [r.as_preview() for r in c] for c in local
     ]
+    # Only rejected rows cross the pipe with their cells (they go to the rejects CSV).
+    assert [[r.cells for r in c] for c in forked] == [
+        [r.cells if r.errors else [] for r in c] for c in local
+    ]
+    assert any(r.errors and r.cells for c in forked for r in c)
 
 
 def test_a_file_unreadable_further_down_fails_from_the_reader_process(db, tmp_path):

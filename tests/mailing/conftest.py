@@ -1,6 +1,7 @@
 """Fixtures of the mailing tests: a real SMTP server, senders, mailings."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -34,6 +35,20 @@ def smtp_server() -> Iterator[SmtpServer]:
             MAILING_SEND_TASKS=1,
         ):
             yield server
+
+
+@pytest.fixture
+def esp_transport(mailoutbox) -> Iterator[Any]:
+    """django-anymail's own test transport (records what an e-mail service would get, in
+    django.core.mail.outbox), as EMAIL_URL=anymail-test:// configures it."""
+    from django.core import mail
+
+    with override_settings(
+        EMAIL_BACKEND="anymail.backends.test.EmailBackend",
+        MAILING_SMTP_CONNECTIONS=1,
+        MAILING_SEND_TASKS=1,
+    ):
+        yield mail
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import asyncio
 import email
 import email.policy
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import Message
 
@@ -18,6 +19,7 @@ from tests.core.processes import free_port
 class Received:
     rcpt: str
     data: bytes
+    at: float = field(default_factory=time.monotonic)  # when the server accepted it
 
     @property
     def message(self) -> Message:

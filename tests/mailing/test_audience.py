@@ -38,6 +38,7 @@ def test_only_people_with_email_consent_granted_are_frozen(hq_admin, sender):
         "sent": 0,
         "failed": 0,
         "bounced": 0,
+        "held": 0,
     }
 
 

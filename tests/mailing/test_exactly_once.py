@@ -2,7 +2,6 @@
 recipient receives the mailing exactly once, counted by a real SMTP server."""
 
 import pytest
-from django.core.management import call_command
 
 from campagne.accounts.scopes import scope_for
 from campagne.mailing import actions
@@ -16,22 +15,10 @@ KILL_AFTER = 30
 CONNECTIONS = 4
 
 
-def _on_postgresql() -> bool:
-    from django.db import connection
-
-    return connection.vendor == "postgresql"
-
-
 @pytest.mark.usefixtures("transactional_db")
 def test_kill_9_mid_send_then_restart_delivers_every_message_exactly_once(
     smtp_server, start_campagne, hq_admin, sender
 ):
-    if _on_postgresql():
-        # Known open defect (issue 6): on PostgreSQL about one run in four parks a
-        # connection until the SMTP timeout after the restart; nothing is sent twice,
-        # but the run can miss its deadline. Diagnosed and fixed with the rest of the
-        # mailer, then this skip goes.
-        pytest.skip("kill -9 resume is not yet reliable on PostgreSQL (issue 6, open)")
     people = [consent(PersonFactory(email=f"p{n}@example.test")) for n in range(RECIPIENTS)]
     mailing = make_mailing(sender, created_by=hq_admin)
     actions.start_sending(scope=scope_for(hq_admin), mailing=mailing)
@@ -63,10 +50,12 @@ def test_kill_9_mid_send_then_restart_delivers_every_message_exactly_once(
     handler.hold_after = None
     handler.gate.set()
 
-    # The send task died with the worker: `mailing send` on a mailing that is sending
-    # enqueues it again; the new worker requeues the dead claims once stale.
-    call_command("mailing", "send", str(mailing.pk))
-    again = start_campagne("worker", "--no-startup-delay", "--interval=0.2", **env)
+    # The send task died with the worker. Nobody runs `mailing send` again: the new
+    # worker's recovery finds the dead claims (stale after MAILING_CLAIM_TIMEOUT) and
+    # queues the send task again, which requeues them.
+    again = start_campagne(
+        "worker", "--no-startup-delay", "--interval=0.2", "--recovery-interval=1", **env
+    )
 
     def finished() -> bool:
         mailing.refresh_from_db()

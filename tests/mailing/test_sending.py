@@ -53,7 +53,8 @@ def test_every_recipient_gets_one_message_with_the_bulk_headers(
     assert mailto == f"<mailto:equipe@campagne.test?subject=unsubscribe%20{recipient.pk}>"
     text, page = (part.get_payload(decode=True).decode() for part in paul.get_payload())
     assert "# Bonjour Paul !" in text
-    assert "Le programme (https://campagne.test/programme)" in text
+    # Links are tracked (campagne.tracking): a signed redirect, in the text part too.
+    assert "Le programme (http://127.0.0.1:8000/m/c/" in text
     assert "Bonjour Paul !</h1>" in page
     assert "<strong>Manosque</strong>" in page
     assert "Votre adresse provient de : tests." in page
@@ -111,6 +112,9 @@ def test_a_temporary_failure_is_retried(smtp_server, hq_admin, sender, person_di
     assert smtp_server.handler.by_address() == {person_digne.email: 1}
     recipient = mailing.recipients.get()
     assert (recipient.status, recipient.attempts) == (Recipient.Status.SENT, 2)
+    # Delivered in the end, but the 4xx is on record as a soft bounce.
+    assert recipient.bounce == Recipient.Bounce.SOFT
+    assert mailing.delivery_counts() == {"hard_bounces": 0, "soft_bounces": 1, "complaints": 0}
 
 
 def test_a_temporary_failure_waits_its_backoff(hq_admin, sender, person_digne, smtp_server):
@@ -142,6 +146,7 @@ def test_temporary_failures_give_up_after_max_attempts(smtp_server, hq_admin, se
 
     recipient = mailing.recipients.get()
     assert (recipient.status, recipient.attempts) == (Recipient.Status.FAILED, 2)
+    assert (recipient.bounce, recipient.error) == (Recipient.Bounce.SOFT, "451 later")
     assert smtp_server.handler.received == []
     mailing.refresh_from_db()
     assert mailing.status == Mailing.Status.SENT
@@ -159,10 +164,16 @@ def test_a_permanent_failure_bounces_and_suppresses_the_address(
     sending.send_mailing(mailing.pk)
 
     bounced = mailing.recipients.get(email=person_digne.email)
-    assert (bounced.status, bounced.error) == (
+    assert (bounced.status, bounced.bounce, bounced.error) == (
         Recipient.Status.BOUNCED,
+        Recipient.Bounce.HARD,
         "550 5.1.1 Utilisateur inconnu",
     )
+    assert mailing.recipients.get(email=person_manosque.email).bounce == ""
+    out = StringIO()
+    call_command("mailing", "status", str(mailing.pk), stdout=out)
+    status = json.loads(out.getvalue())
+    assert (status["bounced"], status["hard_bounces"], status["soft_bounces"]) == (1, 1, 0)
     assert Suppression.objects.contains_email(person_digne.email)
     assert Suppression.objects.get().reason == Suppression.Reason.BOUNCE
     assert smtp_server.handler.by_address() == {person_manosque.email: 1}
@@ -238,6 +249,10 @@ def test_cli_send_and_status(
         "sent": 0,
         "failed": 0,
         "bounced": 0,
+        "held": 0,
+        "hard_bounces": 0,
+        "soft_bounces": 0,
+        "complaints": 0,
     }
 
 
@@ -335,3 +350,43 @@ def test_hq_staff_cannot_test_send(smtp_server, hq_admin, hq_staff, sender):
     with pytest.raises(PermissionDenied):
         actions.send_test(scope=scope_for(hq_staff), mailing=mailing, addresses=["a@b.test"])
     assert smtp_server.handler.received == []
+
+
+def test_recovery_queues_a_dead_workers_sending_once(
+    smtp_server, hq_admin, sender, person_digne, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from campagne.core import recovery
+
+    assert recovery.registered()["mailing"] == actions.recover_stalled_sendings
+    consent(person_digne)
+    mailing = make_mailing(sender, created_by=hq_admin)
+    start(hq_admin, mailing)  # (its task would be queued on commit, which tests never reach)
+    tasks = DBTaskResult.objects.filter(task_path__endswith="send_mailing_task")
+    assert tasks.count() == 0
+
+    # Rows due, no claim, no task waiting: stalled. Two workers recover at once: one queues.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.recover_stalled_sendings() == 1
+        assert actions.recover_stalled_sendings() == 0
+    assert tasks.filter(status="READY").count() == 1
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Mailing.objects.update(recovered_at=an_hour_ago)
+    assert actions.recover_stalled_sendings() == 0  # its task is waiting in the queue
+
+    # A worker took the task and the rows, then was killed with them.
+    tasks.update(status="RUNNING")
+    sending.claim(mailing.pk, 10)
+    assert actions.recover_stalled_sendings() == 0  # fresh claims: maybe a live worker
+    Recipient.objects.update(claimed_at=an_hour_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.recover_stalled_sendings() == 1
+    assert tasks.filter(status="READY").count() == 1
+
+    sending.send_mailing(mailing.pk)  # what the queued task does
+    assert smtp_server.handler.by_address() == {person_digne.email: 1}
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.SENT
+    Mailing.objects.update(recovered_at=an_hour_ago)
+    assert actions.recover_stalled_sendings() == 0

@@ -2,8 +2,10 @@
 
 Migrates, loads the demo campaign (a second run reuses it), then starts the development
 web server and a background-task worker side by side and prints the address and the demo
-logins. Ctrl-C (SIGINT) or SIGTERM stops both and waits for them; if one of them dies,
-the other is stopped too, so nothing is left running behind.
+logins. Every e-mail they send (mailings, login links) goes to an SMTP sink running in
+this process (``campagne.demo.sink``), whose messages the page /demo/boite/ shows.
+Ctrl-C (SIGINT) or SIGTERM stops both and waits for them; if one of them dies, the other
+is stopped too, so nothing is left running behind.
 """
 
 import os
@@ -26,6 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from campagne.accounts.models import Role
 from campagne.demo.actions import ACCOUNTS, PASSWORD, DemoError, load_demo
+from campagne.demo.sink import DemoSink
 
 # How long the server may take to accept connections, and the children to stop.
 START_TIMEOUT = 60.0
@@ -66,12 +69,20 @@ class Command(BaseCommand):
             help=gettext_lazy("Sert la base telle quelle, sans migrer ni charger la démo."),
         )
         parser.add_argument(
+            "--no-sink",
+            action="store_false",
+            dest="sink",
+            help=gettext_lazy("Envoie les e-mails selon EMAIL_URL au lieu de la boîte de démo."),
+        )
+        parser.add_argument(
             "--reload",
             action="store_true",
             help=gettext_lazy("Redémarre le serveur quand le code change (développement)."),
         )
 
-    def handle(self, *args: Any, host: str, port: int, load: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, load: bool, sink: bool, **options: Any
+    ) -> None:
         if not settings.CAMPAGNE_DEMO:
             raise CommandError(_("rundemo sert la démo : lancez-le avec CAMPAGNE_DEMO=1."))
         if not port_is_free(host, port):
@@ -91,6 +102,13 @@ class Command(BaseCommand):
         connections.close_all()
 
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        self.sink = DemoSink() if sink else None
+        if self.sink is not None:
+            self.sink.__enter__()
+            # The children inherit these: mail to the sink, links back to this server.
+            os.environ["EMAIL_URL"] = self.sink.url
+            os.environ["TRANSACTIONAL_EMAIL_URL"] = ""
+            os.environ["CAMPAGNE_BASE_URL"] = f"http://{host}:{port}"
         try:
             # This command has run the system checks already; the children skip them.
             server = ["runserver", f"{host}:{port}", "--skip-checks"]
@@ -103,6 +121,8 @@ class Command(BaseCommand):
             failed = self._watch()
         finally:
             self._stop_children()
+            if self.sink is not None:
+                self.sink.__exit__(None, None, None)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         if failed:
@@ -171,6 +191,11 @@ class Command(BaseCommand):
         for account in ACCOUNTS:
             scope = f" — {account.scope}" if account.scope else ""
             lines.append(f"  {account.email:<{width}}  {Role(account.role).label}{scope}")
+        if self.sink is not None:
+            lines.append(
+                _("E-mails envoyés : dans la boîte de démo, %(url)s")
+                % {"url": f"http://{host}:{port}/demo/boite/"}
+            )
         lines += [_("Ctrl-C pour arrêter le serveur et le worker."), ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()

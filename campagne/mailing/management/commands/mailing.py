@@ -65,7 +65,7 @@ class Command(BaseCommand):
                 raise CommandError(" ".join(exc.messages)) from None
             self.stdout.write(json.dumps({"mailing": mailing.pk, **result}))
             return
-        counts = mailing.counts()
+        counts = {**mailing.counts(), **mailing.delivery_counts()}
         self.stdout.write(
             json.dumps({"mailing": mailing.pk, "status": mailing.status, **counts}, sort_keys=True)
         )

@@ -1,0 +1,202 @@
+"""A mailing's figures: sending, opens and clicks (human and machine), unsubscribes,
+over time and by territory. Every figure is counted in SQL from the rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q
+from django.db.models.functions import TruncDay, TruncHour
+from django.utils import timezone
+
+from campagne.mailing.actions import UNSUBSCRIBE_SOURCE
+from campagne.mailing.models import Mailing, Recipient
+from campagne.people.models import EventKind, TimelineEvent
+from campagne.tracking.models import Hit, Link
+
+OPEN, CLICK = Hit.Kind.OPEN, Hit.Kind.CLICK
+# Recipients whose message left (accepted, or refused by the receiving server).
+LEFT = [Recipient.Status.SENT, Recipient.Status.BOUNCED]
+TOP_COMMUNES = 20
+CHART_WIDTH, CHART_HEIGHT, CHART_MARGIN = 640, 180, 24
+
+
+@dataclass
+class Chart:
+    """Human opens and clicks per hour (per day past three days), as SVG polylines."""
+
+    unit: str = "hour"
+    buckets: list[tuple[datetime, int, int]] = field(default_factory=list)
+    width: int = CHART_WIDTH
+    height: int = CHART_HEIGHT
+    peak: int = 0
+    opens_points: str = ""
+    clicks_points: str = ""
+    ticks: list[tuple[float, str]] = field(default_factory=list)
+
+
+def complaint_count(mailing: Mailing) -> int:
+    """Spam complaints (feedback loops, e-mail services' webhooks) about this mailing."""
+    return mailing.delivery_counts()["complaints"]
+
+
+def unsubscribe_count(mailing: Mailing) -> int:
+    """People whose e-mail consent was withdrawn through this mailing's unsubscribe link
+    (the proof written by ``mailing.actions.unsubscribe`` names the mailing first)."""
+    people = Recipient.objects.filter(mailing=mailing).values("person_id")
+    return (
+        TimelineEvent.objects.filter(
+            person_id__in=people,
+            kind=EventKind.CONSENT,
+            data__source=UNSUBSCRIBE_SOURCE,
+            data__granted=False,
+            data__proof__startswith=f'{{"mailing": {mailing.pk},',
+        )
+        .values("person_id")
+        .distinct()
+        .count()
+    )
+
+
+def _hit_figures(mailing: Mailing) -> dict[str, Any]:
+    human, machine = Q(machine=False), Q(machine=True)
+    return Hit.objects.filter(mailing=mailing).aggregate(
+        # A click is an open too (images blocked, or the pixel off): openers count both.
+        human_openers=Count("recipient", distinct=True, filter=human),
+        machine_openers=Count("recipient", distinct=True, filter=machine & Q(kind=OPEN)),
+        machine_opens=Count("id", filter=machine & Q(kind=OPEN)),
+        human_opens=Count("id", filter=human & Q(kind=OPEN)),
+        human_clickers=Count("recipient", distinct=True, filter=human & Q(kind=CLICK)),
+        human_clicks=Count("id", filter=human & Q(kind=CLICK)),
+        machine_clicks=Count("id", filter=machine & Q(kind=CLICK)),
+        first=Min("at", filter=human),
+        last=Max("at", filter=human),
+    )
+
+
+def _links(mailing: Mailing) -> list[dict[str, Any]]:
+    counts = {
+        row["link_number"]: row
+        for row in Hit.objects.filter(mailing=mailing, kind=CLICK)
+        .values("link_number")
+        .annotate(
+            clickers=Count("recipient", distinct=True, filter=Q(machine=False)),
+            clicks=Count("id", filter=Q(machine=False)),
+            machine_clicks=Count("id", filter=Q(machine=True)),
+        )
+    }
+    empty = {"clickers": 0, "clicks": 0, "machine_clicks": 0}
+    return [
+        {
+            "number": link.number,
+            "url": link.url,
+            **{k: counts.get(link.number, empty)[k] for k in empty},
+        }
+        for link in Link.objects.filter(mailing=mailing).order_by("number")
+    ]
+
+
+def _chart(mailing: Mailing, first: datetime | None, last: datetime | None) -> Chart:
+    if first is None or last is None:
+        return Chart()
+    unit = "hour" if last - first <= timedelta(days=3) else "day"
+    trunc = TruncHour if unit == "hour" else TruncDay
+    rows = (
+        Hit.objects.filter(mailing=mailing, machine=False)
+        .annotate(bucket=trunc("at"))
+        .values("bucket")
+        .annotate(opens=Count("id", filter=Q(kind=OPEN)), clicks=Count("id", filter=Q(kind=CLICK)))
+        .order_by("bucket")
+    )
+    # Keyed by instant (hours) or by local date (days), so that the gaps are filled with
+    # zeros whatever the daylight saving time does.
+    if unit == "hour":
+        found = {row["bucket"].timestamp(): row for row in rows}
+        keys = range(int(min(found)), int(max(found)) + 1, 3600) if found else range(0)
+        at_key = {k: datetime.fromtimestamp(k, tz=timezone.get_current_timezone()) for k in keys}
+    else:
+        found = {timezone.localtime(row["bucket"]).date(): row for row in rows}
+        day, days = min(found), []
+        while day <= max(found):
+            days.append(day)
+            day += timedelta(days=1)
+        at_key = {d: datetime.combine(d, datetime.min.time()) for d in days}
+    buckets = [
+        (at, found[k]["opens"] if k in found else 0, found[k]["clicks"] if k in found else 0)
+        for k, at in list(at_key.items())[:400]
+    ]
+    if not buckets:
+        return Chart()
+    chart = Chart(unit=unit, buckets=buckets, peak=max(max(b[1], b[2]) for b in buckets))
+    inner_w, inner_h = CHART_WIDTH - 2 * CHART_MARGIN, CHART_HEIGHT - 2 * CHART_MARGIN
+    span = max(len(buckets) - 1, 1)
+
+    def point(index: int, value: int) -> str:
+        x = CHART_MARGIN + inner_w * index / span
+        y = CHART_MARGIN + inner_h * (1 - value / chart.peak)
+        return f"{x:.1f},{y:.1f}"
+
+    chart.opens_points = " ".join(point(i, b[1]) for i, b in enumerate(buckets))
+    chart.clicks_points = " ".join(point(i, b[2]) for i, b in enumerate(buckets))
+    every = max(1, len(buckets) // 6)
+    label = "%d/%m %Hh" if unit == "hour" else "%d/%m"
+    chart.ticks = [
+        (round(CHART_MARGIN + inner_w * i / span, 1), b[0].strftime(label))
+        for i, b in enumerate(buckets)
+        if i % every == 0
+    ]
+    return chart
+
+
+def _by_territory(mailing: Mailing, key: str, name: str) -> list[dict[str, Any]]:
+    """Recipients, human openers and clickers, grouped by a territory of the person."""
+    hits = Hit.objects.filter(recipient=OuterRef("pk"), machine=False)
+    rows = (
+        Recipient.objects.filter(mailing=mailing, status__in=LEFT)
+        .values(code=F(key), label=F(name))
+        .annotate(
+            recipients=Count("id"),
+            openers=Count("id", filter=Q(Exists(hits))),
+            clickers=Count("id", filter=Q(Exists(hits.filter(kind=CLICK)))),
+        )
+        .order_by("-recipients", "code")
+    )
+    return list(rows)
+
+
+def mailing_report(mailing: Mailing) -> dict[str, Any]:
+    counts = mailing.counts()
+    delivery = mailing.delivery_counts()
+    hits = _hit_figures(mailing)
+    delivered = counts[Recipient.Status.SENT]
+
+    def rate(value: int) -> float | None:
+        return round(value / delivered, 4) if delivered else None
+
+    departements = _by_territory(
+        mailing, "person__commune__departement_id", "person__commune__departement__name"
+    )
+    communes = _by_territory(mailing, "person__commune_id", "person__commune__name")
+    return {
+        "sent": delivered + counts[Recipient.Status.BOUNCED],
+        "delivered": delivered,
+        "hard_bounces": delivery["hard_bounces"],
+        "soft_bounces": delivery["soft_bounces"],
+        "complaints": complaint_count(mailing),
+        "unsubscribes": unsubscribe_count(mailing),
+        "human_openers": hits["human_openers"],
+        "human_opens": hits["human_opens"],
+        "human_open_rate": rate(hits["human_openers"]),
+        "machine_openers": hits["machine_openers"],
+        "machine_opens": hits["machine_opens"],
+        "human_clickers": hits["human_clickers"],
+        "human_clicks": hits["human_clicks"],
+        "human_click_rate": rate(hits["human_clickers"]),
+        "machine_clicks": hits["machine_clicks"],
+        "links": _links(mailing),
+        "chart": _chart(mailing, hits["first"], hits["last"]),
+        "departements": departements,
+        "communes": communes[:TOP_COMMUNES],
+    }
