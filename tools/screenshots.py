@@ -65,13 +65,56 @@ def main() -> None:
         desktop.goto(f"{base}/imports/nouveau/")
         shoot(desktop, "import")
 
+        field_pages(desktop, base)
+        mailing_pages(browser, base)
+
         phone = browser.new_page(
             viewport={"width": 390, "height": 800}, is_mobile=True, locale="fr-FR"
         )
         login(phone, base, "organisateur-digne@demo.campagne.test")
         phone.goto(f"{base}/personnes/")
         shoot(phone, "people-list-phone")
+        field_app = browser.new_page(
+            viewport={"width": 390, "height": 800}, is_mobile=True, locale="fr-FR"
+        )
+        login(field_app, base, "benevole@demo.campagne.test")
+        field_app.goto(f"{base}/terrain/app/")
+        field_app.wait_for_timeout(1500)
+        shoot(field_app, "field-app-phone")
         browser.close()
+
+
+def field_pages(page, base: str) -> None:
+    """The organizer's field work: campaign map, a turf, the live dashboard."""
+    page.goto(f"{base}/terrain/campagnes/")
+    page.locator("a[href^='/terrain/campagnes/']").filter(
+        has_text=re.compile("porte", re.IGNORECASE)
+    ).first.click()
+    campaign = page.url.rstrip("/").rsplit("/", 1)[1]
+    page.goto(f"{base}/terrain/campagnes/{campaign}/carte/")
+    page.wait_for_timeout(1500)
+    shoot(page, "canvassing-map")
+    page.goto(f"{base}/terrain/campagnes/{campaign}/")
+    page.locator("a[href^='/terrain/secteurs/']").first.click()
+    page.wait_for_timeout(1000)
+    shoot(page, "turf", full=True)
+    page.goto(f"{base}/terrain/campagnes/{campaign}/tableau/")
+    page.wait_for_timeout(1500)
+    shoot(page, "canvassing-dashboard", full=True)
+
+
+def mailing_pages(browser, base: str) -> None:
+    """HQ: a sent mailing's report, and the demo inbox with a real message."""
+    page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="fr-FR")
+    login(page, base, "admin@demo.campagne.test")
+    page.goto(f"{base}/m/")
+    page.locator("a[href^='/m/']").filter(has_text=re.compile(".")).nth(3).click()
+    report = page.url.rstrip("/") + "/rapport/"
+    page.goto(report)
+    shoot(page, "mailing-report", full=True)
+    page.goto(f"{base}/demo/boite/")
+    shoot(page, "demo-inbox")
+    page.close()
 
 
 if __name__ == "__main__":

@@ -375,8 +375,13 @@ def walk(
     return Walk([int(i) for i in order], round(metres))
 
 
-def _cut_labels(households: Sequence[Household], target_doors: int) -> list[int]:
-    """A turf label per household, never mixing two stations in a turf."""
+def _cut_labels(
+    households: Sequence[Household],
+    target_doors: int,
+    meeting_points: dict[str, tuple[float, float]] | None = None,
+) -> list[int]:
+    """A turf label per household, never mixing two stations in a turf; each station's
+    turfs are cut for walks that start and end at its meeting point."""
     from campagne.canvassing.cutting import cut_turfs
 
     return list(
@@ -385,6 +390,7 @@ def _cut_labels(households: Sequence[Household], target_doors: int) -> list[int]
             doors=[h.doors for h in households],
             groups=[h.station_id for h in households],
             target_doors=target_doors,
+            meeting_points=meeting_points,
         )
     )
 
@@ -548,12 +554,18 @@ def _plan_cut(campaign: FieldCampaign, progress: Callable[[int], None]) -> list[
     progress(5)
     if not households:
         return []
-    labels = _cut_labels(households, campaign.target_turf_doors)
+    stations = PollingStation.objects.in_bulk({h.station_id for h in households})
+    # Where each station's walks start: its place (the default meeting point of its turfs).
+    places = {
+        code: (station.latitude, station.longitude)
+        for code, station in stations.items()
+        if station.latitude is not None and station.longitude is not None
+    }
+    labels = _cut_labels(households, campaign.target_turf_doors, places)
     progress(30)
     members: dict[int, list[Household]] = defaultdict(list)
     for household, label in zip(households, labels, strict=True):
         members[int(label)].append(household)
-    stations = PollingStation.objects.in_bulk({h.station_id for h in households})
     planned = []
     groups = sorted(members.values(), key=lambda g: (g[0].station_id, g[0].address_id))
     for done, group in enumerate(groups, start=1):

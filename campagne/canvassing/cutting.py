@@ -20,6 +20,10 @@ problem, solved "route first, cluster second" (Beasley 1983; the split of Prins 
    jumps (to a hamlet, across a gap), turfs come out as petals around the meeting point,
    and sizes stay within :data:`LOWEST`–:data:`HIGHEST` of the mean; a building with more
    doors than that is a turf on its own. Buildings count all their doors.
+4. A local search improves the split: the parts of the small clusters in each turf are
+   moved between turfs (relocation, and 2-opt* where two turfs exchange their ends) or
+   within one (2-opt), judging each turf's walk by the route through its parts' centres
+   from the meeting point, with the same size penalty and bounds.
 
 Stations of more than :data:`MAX_PIECE_TURFS` turfs (or everything, with
 ``cross_groups``) are first cut by door-balanced recursive bisection into pieces of at
@@ -29,7 +33,9 @@ most that many turfs, so that the tours and the dynamic programme stay small.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -46,11 +52,9 @@ MAX_PIECE_TURFS = 12
 LOWEST = 0.6
 HIGHEST = 1.4
 # Weight of the size penalty: a turf 10 % off its mean costs BALANCE × 1 % of the mean
-# walk of a turf. Tuned on bench/cut_turfs.py for a size CV below 0.15.
+# walk of a turf of its station. Tuned on bench/cut_turfs.py for a size CV near 0.13,
+# leaving a margin under 0.15 (0.85 reaches 0.149 with 0.4 % less walking).
 BALANCE = 1.0
-# Giant tours tried per piece (different clusterings); the cheapest split is kept.
-TOURS = 1
-SCALED = True
 
 
 def turf_count(total_doors: float, target_doors: float) -> int:
@@ -105,10 +109,13 @@ def cut_turfs(
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
     next_label = 0
     for members in np.split(order, bounds):
-        depot = None
         place = (meeting_points or {}).get(keys[codes[members[0]]])
         if place is not None:
             depot = local_metres([place[0]], [place[1]], origin)[0]
+        else:
+            # Every piece of one station walks from the same place (cross_groups: pieces
+            # may be far apart, each gets its own centre).
+            depot = None if cross_groups else _centre(xy[members], doors[members])
         k = min(turf_count(float(doors[members].sum()), target_doors), len(members))
         pieces = _bisect(xy[members], doors[members], k, MAX_PIECE_TURFS)
         for piece, cells in pieces:
@@ -159,23 +166,20 @@ def _route_and_split(
     if k <= 1 or n <= 1:
         return np.zeros(n, dtype=np.int64)
     if depot is None:
-        centre = np.average(xy, axis=0, weights=doors if doors.sum() > 0 else None)
-        depot = xy[int(np.argmin(((xy - centre) ** 2).sum(axis=1)))]
-    best: tuple[float, np.ndarray, np.ndarray, np.ndarray, float] | None = None
-    for attempt in range(TOURS):
-        sequence, clusters = _giant_tour(xy, depot, attempt)
-        cost, labels, weight = _split(xy[sequence], doors[sequence], k, depot)
-        if best is None or cost < best[0]:
-            rank = np.argsort(sequence)
-            best = (cost, labels[rank], clusters, rank, weight)
-    assert best is not None
-    _cost, labels, clusters, rank, weight = best
-    return _relocate(xy, doors, labels, clusters, rank, depot, k, weight)
+        depot = _centre(xy, doors)
+    sequence, clusters = _giant_tour(xy, depot)
+    labels, weight = _split(xy[sequence], doors[sequence], k, depot)
+    rank = np.argsort(sequence)  # position of each household in the tour
+    return _improve(xy, doors, labels[rank], clusters, rank, depot, k, weight)
 
 
-def _giant_tour(
-    xy: np.ndarray, depot: np.ndarray, attempt: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _centre(xy: np.ndarray, doors: np.ndarray) -> np.ndarray:
+    """The household nearest the door-weighted centre: a stand-in for the station's place."""
+    centre = np.average(xy, axis=0, weights=doors if doors.sum() > 0 else None)
+    return xy[int(np.argmin(((xy - centre) ** 2).sum(axis=1)))]
+
+
+def _giant_tour(xy: np.ndarray, depot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every household once, in the order of a short tour from and back to the depot.
 
     Returns the order and the cluster of each household.
@@ -185,8 +189,10 @@ def _giant_tour(
     if clusters < 4:
         tour = quick_tour(walking_matrix(np.vstack([depot, xy])))
         return np.asarray(tour[1:-1], dtype=np.int64) - 1, np.arange(n)
-    # A fixed seed keeps the cutting deterministic.
-    _centres, cluster = kmeans2(xy, clusters, minit="++", iter=6, seed=clusters + attempt)
+    # A fixed seed keeps the cutting deterministic. Empty clusters are simply dropped.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        _centres, cluster = kmeans2(xy, clusters, minit="++", iter=6, seed=clusters)
     used = np.unique(cluster)
     count = np.bincount(cluster, minlength=clusters)[used].astype(float)
     centres = np.column_stack(
@@ -205,12 +211,12 @@ def _giant_tour(
 
 def _split(
     xy: np.ndarray, doors: np.ndarray, k: int, depot: np.ndarray
-) -> tuple[float, np.ndarray, float]:
+) -> tuple[np.ndarray, float]:
     """Cut a sequence of households into k consecutive turfs (labels 0..k-1, in order).
 
     Bellman over split points: F[c, j] is the cheapest way to make c turfs of the first j
     households, a turf (i..j-1) costing its walk from the depot along the sequence and
-    back plus the size penalty.
+    back plus the size penalty. Returns the labels and the weight of the penalty.
     """
     n = len(xy)
     step = np.hypot(*np.diff(xy, axis=0).T) * DETOUR
@@ -219,7 +225,7 @@ def _split(
     total = np.concatenate([[0.0], np.cumsum(doors)])
     mean = total[-1] / k
     # The scale of the penalty: the mean walk of a turf if each were cut along the tour.
-    scale = (path[-1] + 2 * legs.mean() * k) / k if SCALED else 1.0
+    scale = (path[-1] + 2 * legs.mean() * k) / k
     # Longest turf in households: the most households whose doors fit under HIGHEST.
     first_fit = np.searchsorted(total, total[1:] - HIGHEST * mean - 1e-9, side="left")
     longest = int(max(1, (np.arange(1, n + 1) - first_fit).max()))
@@ -252,10 +258,10 @@ def _split(
         start = end - (choice[c, end] + 1)
         labels[start:end] = c - 1
         end = start
-    return float(best[k, n]), labels, BALANCE * scale
+    return labels, BALANCE * scale
 
 
-def _relocate(
+def _improve(
     xy: np.ndarray,
     doors: np.ndarray,
     labels: np.ndarray,
@@ -265,20 +271,17 @@ def _relocate(
     k: int,
     weight: float,
 ) -> np.ndarray:
-    """Improve a split by moving pieces of clusters between turfs (and within one).
+    """Local search on a split (step 4 of the module docstring); labels 0..k-1.
 
     A unit is the part of a cluster in one turf; a turf's walk is estimated as the route
-    through its units' centres from the depot. Each step applies the best relocation of a
-    unit (cheapest insertion minus removal saving, plus the change of the size penalty
-    of :func:`_split`) until none gains, within the same size bounds.
+    through its units' centres from the depot, in the order of the giant tour at first.
+    Each step applies the best move of :func:`_best_move` until none gains.
     """
     key = clusters.astype(np.int64) * k + labels
     _keys, unit_of = np.unique(key, return_inverse=True)
     units = int(unit_of.max()) + 1
     count = np.bincount(unit_of, minlength=units).astype(float)
-    centres = np.column_stack(
-        [np.bincount(unit_of, xy[:, axis], units) / count for axis in (0, 1)]
-    )
+    centres = np.column_stack([np.bincount(unit_of, xy[:, axis], units) / count for axis in (0, 1)])
     unit_doors = np.bincount(unit_of, doors, units)
     unit_turf = np.zeros(units, dtype=np.int64)
     unit_turf[unit_of] = labels
@@ -291,9 +294,9 @@ def _relocate(
         routes[unit_turf[unit]].append(int(unit))
     sizes = np.bincount(unit_turf, unit_doors, k)
     mean = doors.sum() / k
-    low, high = LOWEST * mean, HIGHEST * mean
+    # A cap on the steps bounds the time; it is rarely reached.
     for _step in range(6 * units):
-        move = _best_move(routes, distance, unit_doors, sizes, mean, weight, low, high)
+        move = _best_move(routes, distance, unit_doors, sizes, mean, weight)
         if move is None:
             break
         routes = move
@@ -303,6 +306,48 @@ def _relocate(
     return unit_turf[unit_of]
 
 
+class _Layout(NamedTuple):
+    """The edges of every turf's route (depot → units → depot) and each unit's place."""
+
+    tail: np.ndarray  # edge → its first node (``units`` is the depot)
+    head: np.ndarray  # edge → its second node
+    turf: np.ndarray  # edge → its turf
+    pos: np.ndarray  # edge → how many units of its turf come before it
+    prefix: np.ndarray  # edge → doors of those units
+    prev: np.ndarray  # unit → the node before it
+    next: np.ndarray  # unit → the node after it
+    unit_turf: np.ndarray  # unit → its turf
+    lengths: np.ndarray  # turf → number of units
+
+
+def _layout(routes: list[list[int]], unit_doors: np.ndarray) -> _Layout:
+    units = len(unit_doors)
+    tails, heads, turfs, positions, prefixes = [], [], [], [], []
+    prev, nxt = np.empty(units, np.int64), np.empty(units, np.int64)
+    unit_turf = np.empty(units, np.int64)
+    for turf, route in enumerate(routes):
+        nodes = [units, *route, units]
+        tails += nodes[:-1]
+        heads += nodes[1:]
+        turfs += [turf] * (len(nodes) - 1)
+        positions += range(len(nodes) - 1)
+        prefixes.append(np.concatenate([[0.0], np.cumsum(unit_doors[route])]))
+        prev[route] = nodes[:-2]
+        nxt[route] = nodes[2:]
+        unit_turf[route] = turf
+    return _Layout(
+        np.array(tails),
+        np.array(heads),
+        np.array(turfs),
+        np.array(positions),
+        np.concatenate(prefixes),
+        prev,
+        nxt,
+        unit_turf,
+        np.array([len(route) for route in routes]),
+    )
+
+
 def _best_move(
     routes: list[list[int]],
     distance: np.ndarray,
@@ -310,93 +355,100 @@ def _best_move(
     sizes: np.ndarray,
     mean: float,
     weight: float,
-    low: float,
-    high: float,
 ) -> list[list[int]] | None:
     """The routes after the best improving move, or None.
 
     Moves: relocate a unit (into another turf or elsewhere in its own), 2-opt* (two
-    turfs exchange their ends) and 2-opt (a turf reverses a stretch).
+    turfs exchange their ends) and 2-opt (a turf reverses a stretch). A move between
+    turfs counts the change of the size penalty and keeps the size bounds.
     """
-    units = len(distance) - 1  # the last node is the depot
-    tails, heads, edge_turf, edge_pos, before = [], [], [], [], []
-    prev, nxt = np.empty(units, np.int64), np.empty(units, np.int64)
-    unit_turf = np.empty(units, np.int64)
-    for turf, route in enumerate(routes):
-        nodes = [units, *route, units]
-        tails += nodes[:-1]
-        heads += nodes[1:]
-        edge_turf += [turf] * (len(nodes) - 1)
-        edge_pos += range(len(nodes) - 1)
-        before.append(np.concatenate([[0.0], np.cumsum(unit_doors[route])]))
-        prev[route] = nodes[:-2]
-        nxt[route] = nodes[2:]
-        unit_turf[route] = turf
-    tail, head = np.array(tails), np.array(heads)
-    turf_of, pos = np.array(edge_turf), np.array(edge_pos)
-    prefix = np.concatenate(before)  # doors before each edge's cut
-    lengths = np.array([len(route) for route in routes])
-    edge_cost = distance[tail, head]
-    pen = weight * _penalty(sizes, mean)
-
-    # Relocation of a unit onto an edge.
-    every = np.arange(units)
-    saving = distance[prev, every] + distance[every, nxt] - distance[prev, nxt]
-    insertion = distance[tail][:, every].T + distance[every][:, head] - edge_cost
-    source, target = unit_turf[:, None], turf_of[None, :]
-    moved = source != target
-    shrunk, grown = sizes[source] - unit_doors[:, None], sizes[target] + unit_doors[:, None]
-    change = weight * (_penalty(shrunk, mean) + _penalty(grown, mean)) - pen[source] - pen[target]
-    relocate = insertion - saving[:, None] + np.where(moved, change, 0.0)
-    forbidden = (tail[None, :] == every[:, None]) | (head[None, :] == every[:, None])
-    forbidden |= moved & (
-        (lengths[source] == 1) | ((shrunk < low) & (unit_doors[:, None] > 0)) | (grown > high)
-    )
-    relocate[forbidden] = np.inf
-
-    # 2-opt* between turfs (e, f in different turfs) and 2-opt within one (e before f).
-    swapped = (
-        distance[tail[:, None], head[None, :]] + distance[tail[None, :], head[:, None]]
-        - edge_cost[:, None] - edge_cost[None, :]
-    )
-    reversed_ = (
-        distance[tail[:, None], tail[None, :]] + distance[head[:, None], head[None, :]]
-        - edge_cost[:, None] - edge_cost[None, :]
-    )
-    turf_e, turf_f = turf_of[:, None], turf_of[None, :]
-    size_e = prefix[:, None] + sizes[turf_f] - prefix[None, :]
-    size_f = prefix[None, :] + sizes[turf_e] - prefix[:, None]
-    count_e = pos[:, None] + lengths[turf_f] - pos[None, :]
-    count_f = pos[None, :] + lengths[turf_e] - pos[:, None]
-    exchange = swapped + weight * (_penalty(size_e, mean) + _penalty(size_f, mean))
-    exchange -= pen[turf_e] + pen[turf_f]
-    exchange[
-        (turf_e == turf_f) | (count_e < 1) | (count_f < 1)
-        | (size_e < low) | (size_e > high) | (size_f < low) | (size_f > high)
-    ] = np.inf
-    reversed_[(turf_e != turf_f) | (pos[:, None] + 1 >= pos[None, :])] = np.inf
-
-    options = [relocate, exchange, reversed_]
+    layout = _layout(routes, unit_doors)
+    options = [
+        _relocations(layout, distance, unit_doors, sizes, mean, weight),
+        *_exchanges(layout, distance, sizes, mean, weight),
+    ]
     gains = [float(option.min()) for option in options]
     kind = int(np.argmin(gains))
     if not gains[kind] < -1e-6:
         return None
     i, j = divmod(int(np.argmin(options[kind])), options[kind].shape[1])
     routes = [list(route) for route in routes]
-    if kind == 0:
-        routes[unit_turf[i]].remove(i)
-        into = routes[turf_of[j]]
-        into.insert(0 if tail[j] == units else into.index(int(tail[j])) + 1, i)
-    elif kind == 1:
-        a, b, cut_a, cut_b = turf_of[i], turf_of[j], pos[i], pos[j]
+    tail, turf, pos = layout.tail, layout.turf, layout.pos
+    if kind == 0:  # unit i onto edge j
+        routes[layout.unit_turf[i]].remove(i)
+        into = routes[turf[j]]
+        into.insert(0 if tail[j] == len(unit_doors) else into.index(int(tail[j])) + 1, i)
+    elif kind == 1:  # turfs of edges i and j exchange what follows them
+        a, b = turf[i], turf[j]
         routes[a], routes[b] = (
-            routes[a][:cut_a] + routes[b][cut_b:],
-            routes[b][:cut_b] + routes[a][cut_a:],
+            routes[a][: pos[i]] + routes[b][pos[j] :],
+            routes[b][: pos[j]] + routes[a][pos[i] :],
         )
-    else:
-        route, first, last = routes[turf_of[i]], pos[i], pos[j]
-        route[first:last] = route[first:last][::-1]
+    else:  # reverse what lies between edges i and j
+        route = routes[turf[i]]
+        route[pos[i] : pos[j]] = route[pos[i] : pos[j]][::-1]
     return routes
+
+
+def _relocations(
+    layout: _Layout,
+    distance: np.ndarray,
+    unit_doors: np.ndarray,
+    sizes: np.ndarray,
+    mean: float,
+    weight: float,
+) -> np.ndarray:
+    """Gain of moving unit u onto edge e, shape (units, edges); inf where not allowed."""
+    tail, head, prev, nxt = layout.tail, layout.head, layout.prev, layout.next
+    every = np.arange(len(unit_doors))
+    saving = distance[prev, every] + distance[every, nxt] - distance[prev, nxt]
+    insertion = distance[tail][:, every].T + distance[every][:, head] - distance[tail, head]
+    source, target = layout.unit_turf[:, None], layout.turf[None, :]
+    moved = source != target
+    shrunk, grown = sizes[source] - unit_doors[:, None], sizes[target] + unit_doors[:, None]
+    change = _penalty(shrunk, mean) + _penalty(grown, mean)
+    change -= _penalty(sizes[source], mean) + _penalty(sizes[target], mean)
+    delta = insertion - saving[:, None] + np.where(moved, weight * change, 0.0)
+    forbidden = (tail[None, :] == every[:, None]) | (head[None, :] == every[:, None])
+    forbidden |= moved & (
+        (layout.lengths[source] == 1)
+        | ((shrunk < LOWEST * mean) & (unit_doors[:, None] > 0))
+        | (grown > HIGHEST * mean)
+    )
+    delta[forbidden] = np.inf
+    return delta
+
+
+def _exchanges(
+    layout: _Layout, distance: np.ndarray, sizes: np.ndarray, mean: float, weight: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gains of 2-opt* (edges e, f of two turfs) and of 2-opt (e before f in one turf)."""
+    tail, head, pos, prefix = layout.tail, layout.head, layout.pos, layout.prefix
+    edge = distance[tail, head]
+    kept = edge[:, None] + edge[None, :]
+    swapped = distance[tail[:, None], head[None, :]] + distance[tail[None, :], head[:, None]]
+    reversed_ = distance[tail[:, None], tail[None, :]] + distance[head[:, None], head[None, :]]
+    turf_e, turf_f = layout.turf[:, None], layout.turf[None, :]
+    size_e = prefix[:, None] + sizes[turf_f] - prefix[None, :]
+    size_f = prefix[None, :] + sizes[turf_e] - prefix[:, None]
+    count_e = pos[:, None] + layout.lengths[turf_f] - pos[None, :]
+    count_f = pos[None, :] + layout.lengths[turf_e] - pos[:, None]
+    change = _penalty(size_e, mean) + _penalty(size_f, mean)
+    change -= _penalty(sizes[turf_e], mean) + _penalty(sizes[turf_f], mean)
+    exchange = swapped - kept + weight * change
+    low, high = LOWEST * mean, HIGHEST * mean
+    exchange[
+        (turf_e == turf_f)
+        | (count_e < 1)
+        | (count_f < 1)
+        | (size_e < low)
+        | (size_e > high)
+        | (size_f < low)
+        | (size_f > high)
+    ] = np.inf
+    reverse = reversed_ - kept
+    reverse[(turf_e != turf_f) | (pos[:, None] + 1 >= pos[None, :])] = np.inf
+    return exchange, reverse
 
 
 def _penalty(size: np.ndarray, mean: float) -> np.ndarray:

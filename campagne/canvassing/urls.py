@@ -1,6 +1,6 @@
 """Field pages under /terrain/: organizing, the field app, dashboards, phone banking."""
 
-from campagne.canvassing.views import calls, dashboard, field, organize
+from campagne.canvassing.views import calls, dashboard, field, organize, teams
 
 app_name = "canvassing"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     *field.urlpatterns,
     *dashboard.urlpatterns,
     *calls.urlpatterns,
+    *teams.urlpatterns,
 ]

@@ -36,7 +36,9 @@ _FOLD = re.compile(rb"\r\n(?=[ \t])")
 
 def relaxed_header(name: bytes, value: bytes) -> bytes:
     """RFC 6376 §3.4.2: lower-case name, unfolded value, runs of blanks as one space."""
-    value = _WSP_RUN.sub(b" ", _FOLD.sub(b"", value)).strip(b" \t\r\n")
+    if b"\r" in value or b"\t" in value or b"  " in value:
+        value = _WSP_RUN.sub(b" ", _FOLD.sub(b"", value))
+    value = value.strip(b" \t\r\n")
     return name.strip().lower() + b":" + value
 
 
@@ -48,6 +50,14 @@ def relaxed_body(body: bytes) -> bytes:
         body = _TRAILING_WSP.sub(b"\r\n", _WSP_RUN.sub(b" ", body))
     body = body.rstrip(b"\r\n")
     return body + b"\r\n" if body else b""
+
+
+def relaxed_piece(piece: bytes) -> bytes:
+    """``relaxed_body`` of a piece of a body that ends a line (or is followed by a line
+    end), without the end-of-body rule: the body's canonical form is its pieces'."""
+    if b"\t" in piece or b"  " in piece or b" \r\n" in piece:
+        piece = _TRAILING_WSP.sub(b"\r\n", _WSP_RUN.sub(b" ", piece))
+    return piece
 
 
 class DkimSigner:
@@ -66,13 +76,22 @@ class DkimSigner:
         )
         return f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}"
 
-    def signature_header(self, headers: Sequence[tuple[bytes, bytes]], body: bytes) -> bytes:
+    def signature_header(
+        self,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: bytes,
+        *,
+        canonical_body: bytes | None = None,
+    ) -> bytes:
         """The ``DKIM-Signature: …\\r\\n`` line to put on top of ``headers`` + ``body``.
 
         ``headers`` are (name, value) pairs as they appear in the message; every name of
-        SIGNED_HEADERS must be present once.
+        SIGNED_HEADERS must be present once. ``canonical_body``: ``relaxed_body(body)``
+        when the caller already has it.
         """
-        body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest())
+        if canonical_body is None:
+            canonical_body = relaxed_body(body)
+        body_hash = base64.b64encode(hashlib.sha256(canonical_body).digest())
         by_name = {name.lower(): value for name, value in headers}
         value = b"v=1; a=rsa-sha256; c=relaxed/relaxed; d=%s; s=%s; t=%d; h=%s; bh=%s;\r\n\tb=" % (
             self.domain.encode(),

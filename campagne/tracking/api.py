@@ -1,5 +1,9 @@
 """GET /api/v1/mailings/{id}/report: the same figures as the report page, same scoping
-(HQ: every mailing; an organizer: their own; anyone else: 404)."""
+(HQ: every mailing; an organizer: their own; anyone else: 404).
+
+``segments``: for each segment of the audience, the recipients whose person is in it
+today (its members in the scope of the mailing's creator), with human openers, clickers
+and unsubscribes among them; segments may overlap."""
 
 from typing import Annotated, Any
 
@@ -32,6 +36,15 @@ class TerritoryOut(Schema):
     clickers: int
 
 
+class SegmentOut(Schema):
+    id: int
+    name: str
+    recipients: int
+    openers: int
+    clickers: int
+    unsubscribes: int
+
+
 class BucketOut(Schema):
     at: str
     opens: int
@@ -60,12 +73,15 @@ class ReportOut(Schema):
     timeline: list[BucketOut]
     departements: list[TerritoryOut]
     communes: list[TerritoryOut]
+    segments: list[SegmentOut]
 
 
 @router.get(
     "/{mailing_id}/report",
     response={200: ReportOut, **AUTH_ERRORS, **errors(404, 422)},
-    summary="A mailing's report: delivery, human and machine opens, clicks, by territory",
+    summary=(
+        "A mailing's report: delivery, human and machine opens, clicks, by territory and by segment"
+    ),
 )
 def get_report(request: HttpRequest, mailing_id: MailingId) -> dict[str, Any]:
     mailing = mailing_for(scope_for(request.user), mailing_id)

@@ -1,5 +1,6 @@
 """A mailing's figures: sending, opens and clicks (human and machine), unsubscribes,
-over time and by territory. Every figure is counted in SQL from the rows."""
+over time, by territory and by segment of its audience. Every figure is counted in SQL
+from the rows."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from campagne.mailing.actions import UNSUBSCRIBE_SOURCE
+from campagne.accounts.scopes import Scope, scope_for
+from campagne.mailing.actions import UNSUBSCRIBE_SOURCE, system_scope
 from campagne.mailing.models import Mailing, Recipient
 from campagne.people.models import EventKind, TimelineEvent
 from campagne.tracking.models import Hit, Link
@@ -42,18 +44,23 @@ def complaint_count(mailing: Mailing) -> int:
     return mailing.delivery_counts()["complaints"]
 
 
+def _unsubscribed_here(mailing: Mailing) -> QuerySet[TimelineEvent]:
+    """Withdrawals of e-mail consent through this mailing's unsubscribe link (the proof
+    written by ``mailing.actions.unsubscribe`` names the mailing first)."""
+    return TimelineEvent.objects.filter(
+        kind=EventKind.CONSENT,
+        data__source=UNSUBSCRIBE_SOURCE,
+        data__granted=False,
+        data__proof__startswith=f'{{"mailing": {mailing.pk},',
+    )
+
+
 def unsubscribe_count(mailing: Mailing) -> int:
-    """People whose e-mail consent was withdrawn through this mailing's unsubscribe link
-    (the proof written by ``mailing.actions.unsubscribe`` names the mailing first)."""
+    """People who unsubscribed through this mailing."""
     people = Recipient.objects.filter(mailing=mailing).values("person_id")
     return (
-        TimelineEvent.objects.filter(
-            person_id__in=people,
-            kind=EventKind.CONSENT,
-            data__source=UNSUBSCRIBE_SOURCE,
-            data__granted=False,
-            data__proof__startswith=f'{{"mailing": {mailing.pk},',
-        )
+        _unsubscribed_here(mailing)
+        .filter(person_id__in=people)
         .values("person_id")
         .distinct()
         .count()
@@ -166,6 +173,41 @@ def _by_territory(mailing: Mailing, key: str, name: str) -> list[dict[str, Any]]
     return list(rows)
 
 
+def _segment_scope(mailing: Mailing) -> Scope:
+    """The scope a segment's members are computed in: the mailing's creator's, which
+    scope froze its audience. A creator since removed or deprived of people (recipients
+    are already within their scope) leaves the system's."""
+    creator = mailing.created_by
+    if creator is not None:
+        scope = scope_for(creator)
+        if scope.can_read_people:
+            return scope
+    return system_scope()
+
+
+def _by_segment(mailing: Mailing) -> list[dict[str, Any]]:
+    """For each segment of the audience: recipients whose person is (today) in it, human
+    openers, clickers and unsubscribes among them. One query per segment (plus one per
+    level of segments it includes); a person in two segments counts in both."""
+    scope = _segment_scope(mailing)
+    hits = Hit.objects.filter(recipient=OuterRef("pk"), machine=False)
+    left_here = _unsubscribed_here(mailing).filter(person_id=OuterRef("person_id"))
+    rows = []
+    for segment in mailing.segments.order_by("name", "pk"):
+        figures = Recipient.objects.filter(
+            mailing=mailing,
+            status__in=LEFT,
+            person__in=segment.members(scope).values("pk"),
+        ).aggregate(
+            recipients=Count("id"),
+            openers=Count("id", filter=Q(Exists(hits))),
+            clickers=Count("id", filter=Q(Exists(hits.filter(kind=CLICK)))),
+            unsubscribes=Count("id", filter=Q(Exists(left_here))),
+        )
+        rows.append({"id": segment.pk, "name": segment.name, **figures})
+    return rows
+
+
 def mailing_report(mailing: Mailing) -> dict[str, Any]:
     counts = mailing.counts()
     delivery = mailing.delivery_counts()
@@ -199,4 +241,5 @@ def mailing_report(mailing: Mailing) -> dict[str, Any]:
         "chart": _chart(mailing, hits["first"], hits["last"]),
         "departements": departements,
         "communes": communes[:TOP_COMMUNES],
+        "segments": _by_segment(mailing),
     }

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from campagne.canvassing.cutting import cut_turfs, turf_count
+from campagne.canvassing.cutting import HIGHEST, LOWEST, cut_turfs, turf_count
 
 METRES_PER_DEGREE = 111_195.0
 
@@ -102,3 +102,62 @@ def test_group_labels_of_any_kind():
     labels = cut_turfs(points, np.ones(240), groups, 60)
     assert len(np.unique(labels)) == 4
     assert set(labels[:120]).isdisjoint(labels[120:])
+
+
+def _offset(points, east_m, north_m):
+    """The same points moved east and north by the given metres."""
+    moved = np.array(points, dtype=float)
+    moved[:, 0] += north_m / METRES_PER_DEGREE
+    moved[:, 1] += east_m / (METRES_PER_DEGREE * np.cos(np.radians(44.09)))
+    return moved
+
+
+def test_an_outlying_hamlet_is_walked_by_one_turf():
+    town = _town(600)
+    # 20 houses 1.5 km east of the town: one volunteer goes there, not three.
+    hamlet = _offset(_town(20, seed=3), 1500, 0)
+    points = np.vstack([town, hamlet])
+    doors = np.ones(len(points))
+    meeting = tuple(town.mean(axis=0))
+    labels = cut_turfs(points, doors, ["A"] * len(points), 60, meeting_points={"A": meeting})
+    assert len(np.unique(labels)) == 10
+    assert len(set(labels[600:])) == 1
+    sizes = _sizes(doors, labels)
+    assert sizes.sum() == 620
+    assert sizes.min() >= LOWEST * 62 and sizes.max() <= HIGHEST * 62
+
+
+def test_sizes_stay_within_bounds_of_the_station_mean():
+    # Three stations of a town with big buildings and scattered hamlets.
+    rng = np.random.default_rng(5)
+    parts, groups = [], []
+    for station in range(3):
+        parts.append(_offset(_town(400, seed=station), 800 * station, 0))
+        groups += [station] * 400
+        for _hamlet in range(4):
+            east, north = rng.uniform(-2000, 2000, 2)
+            parts.append(_offset(_town(8, seed=10 + _hamlet), 800 * station + east, north))
+            groups += [station] * 8
+    points = np.vstack(parts)
+    groups = np.array(groups)
+    doors = np.ones(len(points))
+    doors[rng.choice(len(points), 6, replace=False)] = 30
+    labels = cut_turfs(points, doors, groups, 60)
+    assert (labels >= 0).all()
+    for station in range(3):
+        mine = labels[groups == station]
+        assert set(mine).isdisjoint(labels[groups != station])
+        total = doors[groups == station].sum()
+        k = turf_count(total, 60)
+        assert len(np.unique(mine)) == k
+        sizes = np.bincount(mine - mine.min(), doors[groups == station])
+        assert sizes.min() >= LOWEST * total / k and sizes.max() <= HIGHEST * total / k
+
+
+def test_a_building_bigger_than_a_turf_is_a_turf_of_its_own():
+    points = _town(300)
+    doors = np.ones(300)
+    doors[120] = 150  # 450 doors: 8 turfs of about 56, the block of 150 alone
+    labels = cut_turfs(points, doors, np.zeros(300), 60)
+    assert len(np.unique(labels)) == 8
+    assert (labels == labels[120]).sum() == 1

@@ -91,7 +91,9 @@ def test_cutting_makes_balanced_turfs_within_stations(campaign, organizer_04):
         by_station.setdefault(turf.station_id, []).append(turf.doors)
     assert sorted(map(sum, by_station.values())) == [30, 133]
     assert len(by_station["04070_0001"]) == 2
-    assert all(55 <= doors <= 78 for doors in by_station["04070_0001"])
+    # Within the 40–80 doors (the cutter allows 0.6–1.4 × the station's mean size
+    # and trades balance for shorter walks from the meeting point).
+    assert all(40 <= doors <= 80 for doors in by_station["04070_0001"])
     for turf in turfs:
         stops = list(turf.stops.select_related("address"))
         assert {s.address.station_id for s in stops} == {turf.station_id}

@@ -1,5 +1,8 @@
 """Compiling a mailing once and filling it in per recipient."""
 
+import email
+from email import policy
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -75,11 +78,12 @@ def test_the_footer_says_who_sends_why_and_where_the_address_comes_from(sender):
         recipient_id=42, email="a@example.test", merge={}, origin="Fichier des adhérents"
     )
 
-    text = raw.decode()
-    assert "Ce message vous est envoy=C3=A9 par =C3=89quipe Campagne" in text
-    assert "Vous avez sign=C3=A9 la p=C3=A9tition." in text
-    assert "Votre adresse provient de : Fichier des adh=C3=A9rents." in text
-    assert "Se d=C3=A9sinscrire de ces e-mails" in text
+    for part in email.message_from_bytes(raw, policy=policy.default).get_payload():
+        text = part.get_payload(decode=True).decode()
+        assert "Ce message vous est envoyé par Équipe Campagne" in text
+        assert "Vous avez signé la pétition." in text
+        assert "Votre adresse provient de : Fichier des adhérents." in text
+        assert "Se désinscrire de ces e-mails" in text
 
 
 def test_markdown_to_text_spells_links_out():
@@ -105,3 +109,48 @@ def test_relaxed_canonicalisation():
     assert relaxed_header(b"Subject ", b" Un  \r\n\tdeux ") == b"subject:Un deux"
     assert relaxed_body(b"a  b \r\nc\t\r\n\r\n\r\n") == b"a b\r\nc\r\n"
     assert relaxed_body(b"\r\n\r\n") == b""
+
+
+@pytest.mark.parametrize(
+    "first_name",
+    ["Paul", "", "  Jeanne \t Marie  ", "Léa % 100 %s", "x" * 200, "a\nb ", " . ", "<&>"],
+)
+def test_the_body_encoded_piece_by_piece_decodes_to_the_rendered_parts(sender, first_name):
+    """Literal pieces are encoded once per mailing, values per message: the result is
+    valid quoted-printable (lines ≤ 76), decodes to exactly what ``render`` gives, and
+    the DKIM body hash matches the canonical form of the whole body."""
+    import base64
+    import hashlib
+    import re
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from campagne.mailing.dkim import DkimSigner
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    signer = DkimSigner(private_key=pem, selector="s1", domain="campagne.test")
+    skeleton = Skeleton(make_mailing(sender), dkim=signer)
+    merge = {"prenom": first_name, "nom": "Martin", "commune": "Gap  "}
+
+    _message_id, raw = skeleton.build(
+        recipient_id=7, email="a@example.test", merge=merge, origin="Fichier  "
+    )
+
+    head, body = raw.split(b"\r\n\r\n", 1)
+    assert all(len(line) <= 76 for line in body.split(b"\r\n"))
+    text, html = (
+        part.get_payload(decode=True).decode()
+        for part in email.message_from_bytes(raw, policy=policy.default).get_payload()
+    )
+    values = {**merge, "_origin": "Fichier  ", "_unsubscribe": skeleton.unsubscribe_url(7)}
+    values.update(skeleton.tracker.values(7))
+    _subject, want_html, want_text = skeleton.compiled.render(values)
+    assert html.replace("\r\n", "\n") == want_html.replace("\r\n", "\n")
+    assert text.replace("\r\n", "\n") == want_text.replace("\r\n", "\n")
+    body_hash = re.search(rb"bh=([^;]+);", head.replace(b"\r\n\t", b"")).group(1)
+    assert body_hash == base64.b64encode(hashlib.sha256(relaxed_body(body)).digest())
