@@ -108,9 +108,11 @@ def mailing_pages(browser, base: str) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="fr-FR")
     login(page, base, "admin@demo.campagne.test")
     page.goto(f"{base}/m/")
-    page.locator("a[href^='/m/']").filter(has_text=re.compile(".")).nth(3).click()
-    report = page.url.rstrip("/") + "/rapport/"
-    page.goto(report)
+    hrefs = page.eval_on_selector_all(
+        "a[href^='/m/']", "links => links.map(link => link.getAttribute('href'))"
+    )
+    first_mailing = next(href for href in hrefs if re.fullmatch(r"/m/\d+/", href))
+    page.goto(f"{base}{first_mailing}rapport/")
     shoot(page, "mailing-report", full=True)
     page.goto(f"{base}/demo/boite/")
     shoot(page, "demo-inbox")

@@ -100,8 +100,11 @@ class EspConnection:
         commit_point: Callable[[], bool],
         *,
         recipient_id: int | None = None,
+        idle: Callable[[], None] | None = None,
     ) -> str:
         """Send one message through the service's API; return the service's message id.
+        ``idle`` is for the SMTP transport (same interface): the commit point comes
+        before the request here, so nothing waits on the service.
 
         Raise Rejected (refused recipient: 5xx "rcpt"; the service busy or down: 4xx; a
         request it refuses: 5xx "api"), Abandoned, or OSError when the outcome is unknown.

@@ -77,38 +77,35 @@ SOFT_BREAK = b"=\r\n"
 class _Body:
     """A message body (both MIME parts) as two ``%`` templates made once per mailing:
     the bytes to send and their DKIM relaxed canonical form. Each ``%s`` is one slot
-    occurrence; ``keys[i]`` says which distinct (field, fallback) fills it and whether
-    HTML-escaped."""
+    occurrence, filled by one of a few distinct keys: (value index, HTML-escaped?,
+    followed by a soft break?)."""
 
     def __init__(self, pieces: list[bytes | tuple[int, bool, bool]]) -> None:
         raw, canonical = [], []
-        self.keys: list[tuple[int, bool, bool]] = []
+        keys: dict[tuple[int, bool, bool], int] = {}
+        order = []
         for piece in pieces:
             if isinstance(piece, bytes):
-                escaped = piece.replace(b"%", b"%%")
-                raw.append(escaped)
+                raw.append(piece.replace(b"%", b"%%"))
                 canonical.append(relaxed_piece(piece).replace(b"%", b"%%"))
             else:
                 raw.append(b"%s")
                 canonical.append(b"%s")
-                self.keys.append(piece)
+                order.append(keys.setdefault(piece, len(keys)))
         self.raw, self.canonical = b"".join(raw), b"".join(canonical)
+        self.keys, self.order = tuple(keys), tuple(order)
 
     def fill(self, values: list[str], *, signed: bool) -> tuple[bytes, bytes | None]:
         """(body, its relaxed canonical form, or None when ``signed`` is False)."""
-        encoded: dict[tuple[int, bool, bool], tuple[bytes, bytes]] = {}
-        raw_args, canonical_args = [], []
-        for key in self.keys:
-            pair = encoded.get(key)
-            if pair is None:
-                index, escape, soft = key
-                value = html.escape(values[index]) if escape else values[index]
-                piece = _qp(value) + SOFT_BREAK if soft else _qp(value)
-                pair = encoded[key] = (piece, relaxed_piece(piece) if signed else piece)
-            raw_args.append(pair[0])
-            canonical_args.append(pair[1])
-        body = self.raw % tuple(raw_args)
-        return body, (self.canonical % tuple(canonical_args) if signed else None)
+        encoded = []
+        for index, escape, soft in self.keys:
+            piece = _qp(html.escape(values[index]) if escape else values[index])
+            encoded.append(piece + SOFT_BREAK if soft else piece)
+        body = self.raw % tuple([encoded[n] for n in self.order])
+        if not signed:
+            return body, None
+        encoded = [relaxed_piece(piece) for piece in encoded]
+        return body, self.canonical % tuple([encoded[n] for n in self.order])
 
 
 def _encoded_part(

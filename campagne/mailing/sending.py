@@ -97,10 +97,18 @@ def _next_retry(mailing_id: int) -> Any:
 
 
 class _Recorder:
-    """Per-message writes as single conditional UPDATEs on this thread's connection."""
+    """Per-message writes as conditional UPDATEs on this thread's connection.
+
+    A delivered message's ``sent`` is written with the next write of the same thread,
+    in one transaction with it (usually the next message's ``sending``): one write
+    transaction per message instead of two. It changes nothing for the guarantee: until
+    then the row stays ``sending``, so it is never sent again, and a connection has at
+    most one such row at a time (the next message only reaches ``sending`` in the same
+    transaction). ``flush`` writes what is pending (end of a batch)."""
 
     def __init__(self) -> None:
         self.table = connection.ops.quote_name(Recipient._meta.db_table)
+        self.pending: list[Any] | None = None
 
     def _now(self) -> Any:
         return connection.ops.adapt_datetimefield_value(timezone.now())
@@ -110,29 +118,79 @@ class _Recorder:
             cursor.execute(f"UPDATE {self.table} SET {sql}", params)  # noqa: S608 - our table
             return cursor.rowcount
 
+    def _write_sent(self) -> None:
+        if self.pending is not None:
+            # Not over "bounced": an e-mail service's webhook may already have said so.
+            self._update(
+                "status = %s, sent_at = %s, error = '', esp_message_id = %s "
+                "WHERE id = %s AND claimed_by = %s AND status <> %s",
+                self.pending,
+            )
+            self.pending = None
+
+    def flush(self) -> None:
+        self._write_sent()
+
     def sending(self, pk: int, token: str, message_id: str) -> bool:
         """The commit point. ``claimed_at`` restarts here, so that a row is taken for a
-        dead worker's only after MAILING_CLAIM_TIMEOUT seconds in this state."""
-        return (
-            self._update(
-                "status = %s, message_id = %s, claimed_at = %s "
-                "WHERE id = %s AND claimed_by = %s AND status = %s",
-                [S.SENDING, message_id, self._now(), pk, token, S.CLAIMED],
+        dead worker's only after MAILING_CLAIM_TIMEOUT seconds in this state.
+
+        With the previous message's ``sent`` pending, both go in one UPDATE … RETURNING:
+        one statement holds SQLite's write lock only while it runs, where a transaction
+        of two would hold it across Python code (and GIL waits) between them."""
+        now = self._now()
+        if self.pending is None:
+            return (
+                self._update(
+                    "status = %s, message_id = %s, claimed_at = %s "
+                    "WHERE id = %s AND claimed_by = %s AND status = %s",
+                    [S.SENDING, message_id, now, pk, token, S.CLAIMED],
+                )
+                == 1
             )
-            == 1
+        _sent, sent_at, esp_message_id, sent_pk, sent_token, _bounced = self.pending
+        if sent_token != token:
+            # Another claim's row (not from _send_rows): keep the two writes apart.
+            self._write_sent()
+            return self.sending(pk, token, message_id)
+        # Row ``pk`` becomes sending, row ``sent_pk`` sent: the same conditions as the
+        # two single-row UPDATEs, which RETURNING tells apart.
+        sql = (
+            f"UPDATE {self.table} SET "  # noqa: S608 - our table, values are parameters
+            "status = CASE WHEN id = %s THEN %s ELSE %s END, "
+            "message_id = CASE WHEN id = %s THEN %s ELSE message_id END, "
+            "claimed_at = CASE WHEN id = %s THEN %s ELSE claimed_at END, "
+            "sent_at = CASE WHEN id = %s THEN sent_at ELSE %s END, "
+            "error = CASE WHEN id = %s THEN error ELSE '' END, "
+            "esp_message_id = CASE WHEN id = %s THEN esp_message_id ELSE %s END "
+            "WHERE claimed_by = %s AND ((id = %s AND status = %s) OR (id = %s AND status <> %s)) "
+            "RETURNING id"
         )
+        params = [
+            *(pk, S.SENDING, S.SENT),
+            *(pk, message_id),
+            *(pk, now),
+            *(pk, sent_at),
+            pk,
+            *(pk, esp_message_id),
+            *(token, pk, S.CLAIMED, sent_pk, S.BOUNCED),
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            # Fetched before the "." goes out: the statement (and its commit) is done.
+            updated = {row[0] for row in cursor.fetchall()}
+        self.pending = None
+        return pk in updated
 
     def sent(self, pk: int, token: str, esp_message_id: str = "") -> None:
-        # Not over "bounced": an e-mail service's webhook may already have said so.
-        self._update(
-            "status = %s, sent_at = %s, error = '', esp_message_id = %s "
-            "WHERE id = %s AND claimed_by = %s AND status <> %s",
-            [S.SENT, self._now(), esp_message_id[:200], pk, token, S.BOUNCED],
-        )
+        """Delivered (the server's 250): written with the next write (``sent_at`` is now)."""
+        self._write_sent()
+        self.pending = [S.SENT, self._now(), esp_message_id[:200], pk, token, S.BOUNCED]
 
     def retry(self, pk: int, token: str, attempts: int, error: str, *, soft: bool) -> None:
         """Back to the queue after a backoff; ``soft``: the server said 4xx (a soft bounce,
         recorded), rather than a broken connection."""
+        self._write_sent()
         bounce = Recipient.Bounce.SOFT if soft else ""
         if attempts >= settings.MAILING_MAX_ATTEMPTS:
             self.failed(pk, token, error, bounce=bounce)
@@ -147,6 +205,7 @@ class _Recorder:
         )
 
     def failed(self, pk: int, token: str, error: str, *, bounce: str = "") -> None:
+        self._write_sent()
         set_bounce = ", bounce = 'soft'" if bounce == Recipient.Bounce.SOFT else ""
         self._update(
             f"status = %s, error = %s{set_bounce} WHERE id = %s AND claimed_by = %s",
@@ -155,6 +214,7 @@ class _Recorder:
 
     def bounced(self, pk: int, token: str, email: str, error: str) -> None:
         with transaction.atomic():
+            self._write_sent()
             self._update(
                 "status = %s, error = %s, bounce = %s WHERE id = %s AND claimed_by = %s",
                 [S.BOUNCED, error[:500], Recipient.Bounce.HARD, pk, token],
@@ -176,51 +236,62 @@ def _send_rows(
     recorder = _Recorder()
     envelope_from = skeleton.mailing.sender.address
     stats = {"sent": 0, "retried": 0, "bounced": 0, "failed": 0, "skipped": 0}
-    for pk, email, merge, attempts in rows:
-        message_id, message = skeleton.build(
-            recipient_id=pk, email=email, merge=merge, origin=merge.get("origine", "")
-        )
-        committed = False
+    try:
+        for pk, email, merge, attempts in rows:
+            message_id, message = skeleton.build(
+                recipient_id=pk, email=email, merge=merge, origin=merge.get("origine", "")
+            )
+            committed = False
 
-        def commit_point(pk: int = pk, message_id: str = message_id) -> bool:
-            nonlocal committed
-            committed = recorder.sending(pk, token, message_id)
-            return committed
+            def commit_point(pk: int = pk, message_id: str = message_id) -> bool:
+                nonlocal committed
+                committed = recorder.sending(pk, token, message_id)
+                return committed
 
-        try:
-            reply = smtp.deliver(envelope_from, email, message, commit_point, recipient_id=pk)
-        except UnicodeEncodeError:
-            # A non-ASCII address needs SMTPUTF8, which this sender does not speak yet.
-            recorder.failed(pk, token, "adresse non ASCII (SMTPUTF8 non pris en charge)")
-            stats["failed"] += 1
-            continue
-        except Abandoned:
-            stats["skipped"] += 1  # our claim was taken over: the other worker sends it
-            continue
-        except Rejected as exc:
-            error = f"{exc.code} {exc.reply}"
-            if not exc.permanent:
-                recorder.retry(pk, token, attempts, error, soft=exc.stage != "api")
-                stats["retried"] += 1
-            elif exc.stage in ("rcpt", "end-of-data"):
-                recorder.bounced(pk, token, email, error)
-                stats["bounced"] += 1
-            else:
-                recorder.failed(pk, token, error)
+            try:
+                reply = smtp.deliver(
+                    envelope_from,
+                    email,
+                    message,
+                    commit_point,
+                    recipient_id=pk,
+                    idle=recorder.flush,
+                )
+            except UnicodeEncodeError:
+                # A non-ASCII address needs SMTPUTF8, which this sender does not speak yet.
+                recorder.failed(pk, token, "adresse non ASCII (SMTPUTF8 non pris en charge)")
                 stats["failed"] += 1
-            continue
-        except OSError as exc:  # smtplib's errors are OSErrors too
-            # Broken before the final ".": not delivered, try again; after it: unknown.
-            logger.warning("SMTP connection broken sending recipient %s: %r", pk, exc)
-            if committed:
-                recorder.failed(pk, token, INTERRUPTED)
-                stats["failed"] += 1
-            else:
-                recorder.retry(pk, token, attempts, f"connexion : {exc}", soft=False)
-                stats["retried"] += 1
-            continue
-        recorder.sent(pk, token, reply if smtp.kind == "esp" else "")
-        stats["sent"] += 1
+                continue
+            except Abandoned:
+                stats["skipped"] += 1  # our claim was taken over: the other worker sends it
+                continue
+            except Rejected as exc:
+                error = f"{exc.code} {exc.reply}"
+                if not exc.permanent:
+                    recorder.retry(pk, token, attempts, error, soft=exc.stage != "api")
+                    stats["retried"] += 1
+                elif exc.stage in ("rcpt", "end-of-data"):
+                    recorder.bounced(pk, token, email, error)
+                    stats["bounced"] += 1
+                else:
+                    recorder.failed(pk, token, error)
+                    stats["failed"] += 1
+                continue
+            except OSError as exc:  # smtplib's errors are OSErrors too
+                # Broken before the final ".": not delivered, try again; after it: unknown.
+                logger.warning("SMTP connection broken sending recipient %s: %r", pk, exc)
+                if committed:
+                    recorder.failed(pk, token, INTERRUPTED)
+                    stats["failed"] += 1
+                else:
+                    recorder.retry(pk, token, attempts, f"connexion : {exc}", soft=False)
+                    stats["retried"] += 1
+                continue
+            recorder.sent(pk, token, reply if smtp.kind == "esp" else "")
+            stats["sent"] += 1
+    finally:
+        # The last message's "sent" (see _Recorder).
+        recorder.flush()
     return stats
 
 
@@ -247,7 +318,7 @@ def _wait_for_work(mailing_id: int) -> bool:
         mailing__status=Mailing.Status.SENDING,
     )
     if in_flight.exists():
-        time.sleep(0.5)
+        time.sleep(0.1)
         return True
     return False
 

@@ -8,6 +8,7 @@ caller can record it (see ``sending.py``).
 
 from __future__ import annotations
 
+import select
 import smtplib
 import socket
 import ssl
@@ -56,6 +57,20 @@ def dot_stuff(message: bytes) -> bytes:
     return message if message.endswith(b"\r\n") else message + b"\r\n"
 
 
+# A server that takes longer than this to answer the envelope is stalling (tarpit,
+# greylisting, overload): the sender's pending writes should not wait for it.
+IDLE_SECONDS = 0.05
+
+
+def _answers_soon(smtp: smtplib.SMTP) -> bool:
+    """Whether the reply is there or comes within IDLE_SECONDS (TLS: assume so, the
+    record layer may hold a reply that select() does not see)."""
+    sock = smtp.sock
+    if sock is None or isinstance(sock, ssl.SSLSocket):
+        return True
+    return bool(select.select([sock], [], [], IDLE_SECONDS)[0])
+
+
 class Connection:
     """A lazily opened, reused SMTP connection."""
 
@@ -97,12 +112,17 @@ class Connection:
         self.smtp = None
 
     @staticmethod
-    def _envelope(smtp: smtplib.SMTP, sender: str, recipient: str) -> None:
+    def _envelope(
+        smtp: smtplib.SMTP, sender: str, recipient: str, idle: Callable[[], None] | None
+    ) -> None:
         """MAIL, RCPT and DATA, pipelined in one write when the server allows it
-        (RFC 2920): one round trip instead of three."""
+        (RFC 2920): one round trip instead of three. ``idle`` is called if the server
+        does not answer within IDLE_SECONDS."""
         commands = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA"]
         if smtp.has_extn("pipelining"):
             smtp.send("".join(command + "\r\n" for command in commands))
+            if idle is not None and not _answers_soon(smtp):
+                idle()
             replies = [smtp.getreply() for _command in commands]
         else:
             replies = []
@@ -130,13 +150,16 @@ class Connection:
         commit_point: Callable[[], bool],
         *,
         recipient_id: int | None = None,
+        idle: Callable[[], None] | None = None,
     ) -> str:
         """Send one message; return the server's reply. Raise Rejected or Abandoned, or
         OSError/SMTPException when the connection breaks (then it is dropped).
-        ``recipient_id`` is for the e-mail services' transport (same interface)."""
+        ``recipient_id`` is for the e-mail services' transport (same interface).
+        ``idle``: called when the server is slow to answer the envelope (the caller
+        writes what it has pending rather than keep it through a stall)."""
         smtp = self.open()
         try:
-            self._envelope(smtp, sender, recipient)
+            self._envelope(smtp, sender, recipient, idle)
             smtp.send(dot_stuff(message))
             if not commit_point():
                 self.abort()

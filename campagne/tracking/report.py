@@ -174,9 +174,9 @@ def _by_territory(mailing: Mailing, key: str, name: str) -> list[dict[str, Any]]
 
 
 def _segment_scope(mailing: Mailing) -> Scope:
-    """The scope a segment's members are computed in: the mailing's creator's, which
-    scope froze its audience. A creator since removed or deprived of people (recipients
-    are already within their scope) leaves the system's."""
+    """The scope a segment's members are computed in: that of the mailing's creator,
+    which froze its audience. If the creator is gone or may no longer read people, the
+    system's (the recipients were already chosen within the creator's scope)."""
     creator = mailing.created_by
     if creator is not None:
         scope = scope_for(creator)

@@ -1,7 +1,7 @@
 """The work the reader process prepares for the writing one, and the grouped inserts."""
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from campagne.imports import sql
 from campagne.imports.chunk import NEW_FIELDS
@@ -133,3 +133,19 @@ def test_tags_and_consents_written_in_groups_land_on_the_right_people(db, hq_adm
         "consents": {"email": True},
     }
     assert created["bob@example.org"] == {"batch": batch.pk, "origin": "Pétition tests"}
+
+
+def test_people_have_no_index_a_composite_one_already_starts_with(db):
+    """0003_drop_redundant_indexes: each index costs every person an import writes."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "people_person")
+    indexed = [
+        info["columns"]
+        for info in constraints.values()
+        if info["index"] and not info["primary_key"] and not info["unique"]
+    ]
+
+    assert ["commune_id"] not in indexed and ["status"] not in indexed
+    assert ["commune_id", "search_name"] in indexed and ["commune_id", "status"] in indexed
+    assert ["status", "search_name"] in indexed
+    assert ["email"] in indexed and ["phone"] in indexed
