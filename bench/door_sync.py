@@ -168,6 +168,9 @@ _INSERT = (
 
 def baseline_app(environ: dict, start_response: object) -> list[bytes]:
     """POST JSON (one OSDI door or {"records": [...]}) → one multi-row raw INSERT."""
+    if environ["REQUEST_METHOD"] != "POST":  # the warm-up's GET
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
     db = _baseline_connection()
     pg = _BASELINE["pg"]
     places = _BASELINE["places"]

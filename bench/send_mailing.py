@@ -3,19 +3,26 @@
     .venv/bin/python bench/send_mailing.py --recipients 20000
 
 Fills a fresh database with ``--recipients`` people who gave their e-mail consent, writes
-a mailing (≈6 KB of HTML, 5 merge fields, 7 links, List-Unsubscribe, DKIM RSA-2048),
-freezes its audience (``start_sending``) and lets ``--workers`` `campagne worker
---until-idle` processes send it, each with ``--connections`` SMTP connections, into
+a mailing (≈6 KB of HTML, 5 merge fields, 7 tracked links, open pixel, List-Unsubscribe,
+DKIM RSA-2048), starts ``--workers`` `campagne worker` processes (as deployed: already
+running, polling the queue; each exits after its one send task here), then sends it
+(``start_sending``: freeze the audience, enqueue MAILING_SEND_TASKS = ``--workers``
+tasks); each worker sends with ``--connections`` SMTP connections (threads) into
 Postfix's C ``smtp-sink`` on 127.0.0.1 (``apt-get install postfix``). Then, in the same
 run, the ``baseline``: the first recipient's message, rendered once, pushed to every
 address by ``smtplib.sendmail`` over 4 connections into a second smtp-sink.
 
-Reports ``messages_per_second`` (from starting the workers to their exit, start-up
-included; ``send_messages_per_second`` counts from the first claim to the last 250),
-``baseline_messages_per_second``, ``ratio`` = baseline rate / our rate, ``missing`` and
-``duplicates`` counted at the sink from its dump (one ``X-Rcpt-Args`` line per message),
-and ``freeze_seconds``. Targets: ≥ 1,000 messages/s, ratio ≤ 2, 0 missing, 0 duplicates.
-Not measured yet: tracked links and the open pixel (not built).
+Reports ``messages_per_second`` (from ``start_sending`` — freeze and queue polling
+included — to the workers' exit; the workers' Python start-up is not included, a
+deployed worker is already running), ``send_messages_per_second`` (from the first claim
+to the last 250), ``baseline_messages_per_second``, ``ratio`` = baseline rate / our
+rate, ``missing`` and ``duplicates`` counted at the sink from its dump (one
+``X-Rcpt-Args`` line per message), and ``freeze_seconds``. Targets: ≥ 1,000 messages/s,
+ratio ≤ 2, 0 missing, 0 duplicates.
+
+Two workers with two connections each by default: one process per core (DKIM signing
+and building hold the GIL), two threads each so that one computes while the other
+waits for the server.
 """
 
 import argparse
@@ -128,7 +135,9 @@ def fill(count: int) -> list[str]:
     return [person.email for person in people]
 
 
-WORKER = [sys.executable, "-m", "campagne", "worker", "--until-idle", "--no-startup-delay"]
+# A deployed `campagne worker`: running before the mailing is sent, polling the queue
+# (db_worker's default interval, 1 s); here it exits after its one send task.
+WORKER = [sys.executable, "-m", "campagne", "worker", "--no-startup-delay", "--max-tasks", "1"]
 
 
 def worker_env(workdir: Path) -> dict[str, str]:
@@ -136,7 +145,7 @@ def worker_env(workdir: Path) -> dict[str, str]:
     files, where one started with PYTHONDONTWRITEBYTECODE (as on the shared machine)
     compiles every module of Django and Campagne from source first (≈3 s of CPU). And
     DEBUG off, as in production: with DEBUG on, Django formats and keeps every query."""
-    env = dict(os.environ, DEBUG="0")
+    env = dict(os.environ, DEBUG="0", LOG_LEVEL="INFO")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
     return env
@@ -144,18 +153,33 @@ def worker_env(workdir: Path) -> dict[str, str]:
 
 def warm_up(env: dict[str, str]) -> None:
     """Fill the bytecode cache (untimed): a worker with nothing to do, and the send path."""
-    subprocess.run(WORKER, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    until_idle = [*WORKER[:4], "--until-idle"]
+    subprocess.run(until_idle, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     code = "import django; django.setup(); import campagne.mailing.sending"
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
 
 
-def run_workers(count: int, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    workers = [subprocess.Popen(WORKER, env=env, stdout=subprocess.DEVNULL) for _ in range(count)]
+def start_workers(count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
+    """Start the workers and wait until each polls the queue (its log says so)."""
+    workers = []
+    for n in range(count):
+        with open(logs / f"worker-{n}.log", "w") as log_file:
+            workers.append(
+                subprocess.Popen(WORKER, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+            )
+    deadline = time.monotonic() + 120
+    for n, worker in enumerate(workers):
+        while "Starting worker" not in (logs / f"worker-{n}.log").read_text():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker {n} did not start")
+            time.sleep(0.05)
+    return workers
+
+
+def wait_for(workers: list[subprocess.Popen]) -> None:
     for worker in workers:
-        if worker.wait() != 0:
+        if worker.wait(timeout=3600) != 0:
             raise RuntimeError("a worker failed")
-    return time.perf_counter() - started
 
 
 def baseline(port: int, message: bytes, sender: str, addresses: list[str]) -> float:
@@ -231,13 +255,14 @@ def main() -> None:
         mailing.segments.set([Segment.objects.create(name="Tous", definition={})])
         env = worker_env(workdir)
         warm_up(env)
+        workers = start_workers(args.workers, env, workdir)
+        log(f"sending with {args.workers} workers × {args.connections} connections…")
         started = time.perf_counter()
         frozen = actions.start_sending(scope=actions.system_scope(), mailing=mailing)
         freeze_seconds = time.perf_counter() - started
         assert frozen["recipients"] == args.recipients, frozen
-
-        log(f"sending with {args.workers} workers × {args.connections} connections…")
-        seconds = run_workers(args.workers, env)
+        wait_for(workers)
+        seconds = time.perf_counter() - started
         mailing.refresh_from_db()
         counts = mailing.counts()
         span = mailing.recipients.aggregate(first=Min("claimed_at"), last=Max("sent_at"))

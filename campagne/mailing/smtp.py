@@ -119,15 +119,19 @@ class Connection:
         (RFC 2920): one round trip instead of three. ``idle`` is called if the server
         does not answer within IDLE_SECONDS."""
         commands = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA"]
+        replies = []
         if smtp.has_extn("pipelining"):
             smtp.send("".join(command + "\r\n" for command in commands))
             if idle is not None and not _answers_soon(smtp):
                 idle()
             replies = [smtp.getreply() for _command in commands]
         else:
-            replies = []
             for command in commands:
-                replies.append(smtp.docmd(command))
+                smtp.putcmd(command)
+                if idle is not None and not _answers_soon(smtp):
+                    idle()
+                    idle = None
+                replies.append(smtp.getreply())
                 if replies[-1][0] >= 400:
                     break
         stages, expected = ("mail", "rcpt", "data"), ((250,), (250, 251), (354,))

@@ -6,7 +6,9 @@ import json
 import uuid
 
 import pytest
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campagne.canvassing.models import Canvass, TurfStop
@@ -54,6 +56,25 @@ def test_batch_stores_each_record_once(volunteer, session):
     assert (body["stored"], body["duplicates"]) == (1, 6)
     assert [r["status"] for r in body["results"]] == ["duplicate"] * 6 + ["stored"]
     assert Canvass.objects.count() == 7
+
+
+def test_a_sync_is_six_statements_and_no_rate_count_write(volunteer, session):
+    api = Api(volunteer)
+    stops = addresses(session)
+    # The first call notes the token's use and leases calls from the rate limit.
+    first = [record(session, a, i) for i, a in enumerate(stops[:3])]
+    assert api.post("/canvassing/canvasses/batch", {"records": first}).status_code == 200
+    second = [record(session, a, 10 + i) for i, a in enumerate(stops[3:])]
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/canvassing/canvasses/batch", {"records": second})
+    assert response.json()["stored"] == 3
+    markers = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
+    statements = [q["sql"] for q in queries if not q["sql"].startswith(markers)]
+    # Token, session (through the scope), stops, the insert, same doors, rate check: the
+    # rate limit is neither read nor written (leased), last_used_at not rewritten.
+    assert len(statements) == 6, statements
+    assert [sql.split()[0] for sql in statements] == ["SELECT"] * 3 + ["INSERT"] + ["SELECT"] * 2
+    assert not any("campagne_cache" in sql for sql in statements)
 
 
 def test_batch_with_an_out_of_scope_session_is_404_and_writes_nothing(volunteer, session):
