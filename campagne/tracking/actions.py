@@ -162,8 +162,10 @@ def count_received(mailing_id: int) -> int:
         if not claimed:
             return 0
         sql = (
-            f"INSERT INTO {table} (person_id, last_click_at, last_human_open_at, "  # noqa: S608
-            f"mailings_received) SELECT DISTINCT person_id, NULL, NULL, 1 FROM {recipients} "
+            # The dates are left out (NULL): a bare NULL under SELECT DISTINCT is text to
+            # PostgreSQL, which then refuses it for a timestamp column.
+            f"INSERT INTO {table} (person_id, mailings_received) "  # noqa: S608
+            f"SELECT DISTINCT person_id, 1 FROM {recipients} "
             "WHERE mailing_id = %s AND status = %s AND person_id IS NOT NULL "
             f"ON CONFLICT (person_id) DO UPDATE SET mailings_received = "
             f"{table}.mailings_received + 1"
