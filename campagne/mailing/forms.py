@@ -69,7 +69,10 @@ class MailingForm(forms.ModelForm):
         if value is None:
             return Mailing._meta.get_field("ab_sample_percent").get_default()
         if not 2 <= value <= 50:
-            raise ValidationError(_("L'échantillon va de 2 à 50 % de l'audience."))
+            raise ValidationError(
+                _("L'échantillon va de %(low)s à %(high)s %% de l'audience.")
+                % {"low": 2, "high": 50}
+            )
         return value
 
     def clean_ab_wait_minutes(self) -> int:

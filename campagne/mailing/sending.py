@@ -186,7 +186,6 @@ class _Recorder:
         """Delivered (the server's 250): written with the next write (``sent_at`` is now)."""
         self._write_sent()
         self.pending = [S.SENT, self._now(), esp_message_id[:200], pk, token, S.BOUNCED]
-        self._write_sent()  # TEMP-IMMEDIATE
 
     def retry(self, pk: int, token: str, attempts: int, error: str, *, soft: bool) -> None:
         """Back to the queue after a backoff; ``soft``: the server said 4xx (a soft bounce,
