@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from email.message import EmailMessage as MimeMessage
 from typing import Any, cast
 
@@ -25,7 +25,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.module_loading import import_string
 from urllib3.exceptions import ConnectTimeoutError
 
-from campagne.mailing.smtp import Abandoned, Rejected
+from campagne.mailing.smtp import Abandoned, Outcome, Outgoing, Rejected, deliver_one_by_one
 
 # Headers of ours that the service must pass on as they are.
 KEPT_HEADERS = ("Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post")
@@ -91,6 +91,15 @@ class EspConnection:
         if self.backend is not None:
             self.backend.close()
         self.backend = None
+
+    def deliver_all(
+        self,
+        sender: str,
+        items: Iterable[Outgoing],
+        idle: Callable[[], None] | None = None,
+    ) -> Iterator[Outcome]:
+        """One API call per message (same interface as the SMTP transport)."""
+        return deliver_one_by_one(self, sender, items, idle)
 
     def deliver(
         self,

@@ -67,8 +67,15 @@ def encode_header_text(text: str) -> bytes:
 
 
 def _qp(text: str) -> bytes:
+    if text.isascii() and len(text) < 70 and _qp_unchanged(text):
+        return text.encode()  # short, printable, no "=": QP leaves it as it is
     encoded = binascii.b2a_qp(text.replace("\r\n", "\n").encode(), istext=True)
     return encoded.replace(b"\n", b"\r\n")
+
+
+def _qp_unchanged(text: str) -> bool:
+    # b2a_qp also encodes a lone "." (an SMTP end of data on its own line).
+    return text.isprintable() and "=" not in text and not text.endswith((" ", "\t")) and text != "."
 
 
 SOFT_BREAK = b"=\r\n"

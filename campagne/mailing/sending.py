@@ -15,8 +15,10 @@ The guarantee, exactly:
   transmitted in full at most once, even if a claim was wrongly taken as stale.
 - A worker killed before that commit leaves ``claimed`` rows: they go back to ``queued``
   after MAILING_CLAIM_TIMEOUT and are sent once, by whoever resumes.
-- A worker killed after it (one round trip per open connection, RFC 1047's window)
-  leaves ``sending`` rows: the server may or may not have accepted them. They are never
+- A worker killed after it (one round trip per open connection, RFC 1047's window; and
+  a delivered message's ``sent`` is only written with the next message's commit, or
+  once the server keeps the connection waiting 50 ms: see ``_Recorder``) leaves
+  ``sending`` rows: the server may or may not have accepted them. They are never
   sent again: after the timeout they become ``failed`` with an explicit error, visible in
   ``campagne mailing status``. So: never twice; exactly once except for at most one
   message per open SMTP connection at the instant of a crash, which is reported.
@@ -39,7 +41,7 @@ from django.utils import timezone
 from campagne.mailing.esp import EspConnection, is_esp_backend
 from campagne.mailing.message import Skeleton, dkim_signer_from_settings
 from campagne.mailing.models import Mailing, Recipient
-from campagne.mailing.smtp import Abandoned, Connection, Rejected
+from campagne.mailing.smtp import Abandoned, Connection, Outcome, Outgoing, Rejected
 from campagne.mailing.throttle import Throttle
 from campagne.people.models import Suppression, suppression_digest
 
@@ -231,68 +233,72 @@ def _send_rows(
     token: str,
     rows: list[tuple[Any, ...]],
 ) -> dict[str, int]:
-    """Send claimed rows one by one over ``smtp`` (an SMTP connection or an e-mail
-    service's API: same interface, same states)."""
+    """Send claimed rows in order over ``smtp`` (an SMTP connection, pipelined when the
+    server allows it, or an e-mail service's API: same outcomes, same states)."""
     recorder = _Recorder()
-    envelope_from = skeleton.mailing.sender.address
     stats = {"sent": 0, "retried": 0, "bounced": 0, "failed": 0, "skipped": 0}
+    items = (_outgoing(skeleton, recorder, token, row) for row in rows)
     try:
-        for pk, email, merge, attempts in rows:
-            message_id, message = skeleton.build(
-                recipient_id=pk, email=email, merge=merge, origin=merge.get("origine", "")
-            )
-            committed = False
-
-            def commit_point(pk: int = pk, message_id: str = message_id) -> bool:
-                nonlocal committed
-                committed = recorder.sending(pk, token, message_id)
-                return committed
-
-            try:
-                reply = smtp.deliver(
-                    envelope_from,
-                    email,
-                    message,
-                    commit_point,
-                    recipient_id=pk,
-                    idle=recorder.flush,
-                )
-            except UnicodeEncodeError:
-                # A non-ASCII address needs SMTPUTF8, which this sender does not speak yet.
-                recorder.failed(pk, token, "adresse non ASCII (SMTPUTF8 non pris en charge)")
-                stats["failed"] += 1
-                continue
-            except Abandoned:
-                stats["skipped"] += 1  # our claim was taken over: the other worker sends it
-                continue
-            except Rejected as exc:
-                error = f"{exc.code} {exc.reply}"
-                if not exc.permanent:
-                    recorder.retry(pk, token, attempts, error, soft=exc.stage != "api")
-                    stats["retried"] += 1
-                elif exc.stage in ("rcpt", "end-of-data"):
-                    recorder.bounced(pk, token, email, error)
-                    stats["bounced"] += 1
-                else:
-                    recorder.failed(pk, token, error)
-                    stats["failed"] += 1
-                continue
-            except OSError as exc:  # smtplib's errors are OSErrors too
-                # Broken before the final ".": not delivered, try again; after it: unknown.
-                logger.warning("SMTP connection broken sending recipient %s: %r", pk, exc)
-                if committed:
-                    recorder.failed(pk, token, INTERRUPTED)
-                    stats["failed"] += 1
-                else:
-                    recorder.retry(pk, token, attempts, f"connexion : {exc}", soft=False)
-                    stats["retried"] += 1
-                continue
-            recorder.sent(pk, token, reply if smtp.kind == "esp" else "")
-            stats["sent"] += 1
+        for outcome in smtp.deliver_all(skeleton.mailing.sender.address, items, recorder.flush):
+            result = _record(recorder, token, outcome, esp=smtp.kind == "esp")
+            stats[result] += 1
     finally:
         # The last message's "sent" (see _Recorder).
         recorder.flush()
     return stats
+
+
+def _outgoing(
+    skeleton: Skeleton, recorder: _Recorder, token: str, row: tuple[Any, ...]
+) -> Outgoing:
+    pk, email, merge, attempts = row
+    message_id = ""
+
+    def build() -> bytes:
+        nonlocal message_id
+        message_id, message = skeleton.build(
+            recipient_id=pk, email=email, merge=merge, origin=merge.get("origine", "")
+        )
+        return message
+
+    def commit_point() -> bool:
+        return recorder.sending(pk, token, message_id)
+
+    return Outgoing(email, build, commit_point, recipient_id=pk, key=(pk, email, attempts))
+
+
+def _record(recorder: _Recorder, token: str, outcome: Outcome, *, esp: bool) -> str:
+    """Write one message's outcome; return its stats key."""
+    pk, email, attempts = outcome.item.key
+    exc = outcome.error
+    if exc is None:
+        recorder.sent(pk, token, outcome.reply if esp else "")
+        return "sent"
+    if isinstance(exc, UnicodeEncodeError):
+        # A non-ASCII address needs SMTPUTF8, which this sender does not speak yet.
+        recorder.failed(pk, token, "adresse non ASCII (SMTPUTF8 non pris en charge)")
+        return "failed"
+    if isinstance(exc, Abandoned):
+        return "skipped"  # our claim was taken over: the other worker sends it
+    if isinstance(exc, Rejected):
+        error = f"{exc.code} {exc.reply}"
+        if not exc.permanent:
+            recorder.retry(pk, token, attempts, error, soft=exc.stage != "api")
+            return "retried"
+        if exc.stage in ("rcpt", "end-of-data"):
+            recorder.bounced(pk, token, email, error)
+            return "bounced"
+        recorder.failed(pk, token, error)
+        return "failed"
+    if isinstance(exc, OSError):  # smtplib's errors are OSErrors too
+        # Broken before the final ".": not delivered, try again; after it: unknown.
+        logger.warning("SMTP connection broken sending recipient %s: %r", pk, exc)
+        if outcome.committed:
+            recorder.failed(pk, token, INTERRUPTED)
+            return "failed"
+        recorder.retry(pk, token, attempts, f"connexion : {exc}", soft=False)
+        return "retried"
+    raise exc
 
 
 def _wait_for_work(mailing_id: int) -> bool:

@@ -20,8 +20,9 @@ Merci, {{ prenom }} {{ nom }}.
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
+def smtp_server(request) -> Iterator[SmtpServer]:
+    # Parametrize indirectly with False for a server without PIPELINING.
+    with SmtpServer(pipelining=getattr(request, "param", True)) as server:
         with override_settings(
             EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
             EMAIL_HOST="127.0.0.1",

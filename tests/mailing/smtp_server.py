@@ -36,6 +36,14 @@ class RecordingHandler:
     gate: threading.Event = field(default_factory=threading.Event)
     held: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Advertise PIPELINING (RFC 2920): aiosmtpd reads pipelined commands in order.
+    pipelining: bool = True
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         replies = self.rcpt_replies.get(address)
@@ -63,8 +71,8 @@ class RecordingHandler:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
-        self.handler = RecordingHandler()
+    def __init__(self, *, pipelining: bool = True) -> None:
+        self.handler = RecordingHandler(pipelining=pipelining)
         self.port = free_port()
         self.controller = Controller(
             self.handler, hostname="127.0.0.1", port=self.port, decode_data=False

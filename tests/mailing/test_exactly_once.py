@@ -40,6 +40,13 @@ def test_kill_9_mid_send_then_restart_delivers_every_message_exactly_once(
         raise AssertionError(
             f"{exc}: held {handler.held}, {mailing.counts()}\n{worker.output}"
         ) from None
+    # A delivered message's "sent" is written with the next message's commit point, or
+    # once the server has kept the worker waiting IDLE_SECONDS (here: held at RCPT).
+    wait_for(
+        lambda: mailing.counts()["sent"] == len(handler.received),
+        timeout=10,
+        what="the messages delivered before the stall to be recorded",
+    )
     worker.kill_group()  # SIGKILL: no cleanup of any kind
 
     counts = mailing.counts()

@@ -113,7 +113,7 @@ def test_relaxed_canonicalisation():
 
 @pytest.mark.parametrize(
     "first_name",
-    ["Paul", "", "  Jeanne \t Marie  ", "Léa % 100 %s", "x" * 200, "a\nb ", " . ", "<&>"],
+    ["Paul", "", "  Jeanne \t Marie  ", "Léa % 100 %s", "x" * 200, "a\nb ", " . ", ".", "<&>"],
 )
 def test_the_body_encoded_piece_by_piece_decodes_to_the_rendered_parts(sender, first_name):
     """Literal pieces are encoded once per mailing, values per message: the result is

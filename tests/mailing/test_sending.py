@@ -274,6 +274,32 @@ def test_many_recipients_each_once(smtp_server, hq_admin, sender):
     assert smtp_server.handler.by_address() == {person.email: 1 for person in people}
 
 
+@pytest.mark.parametrize(
+    "smtp_server", [True, False], ids=["pipelined", "one-by-one"], indirect=True
+)
+@override_settings(MAILING_RETRY_SECONDS=0, MAILING_BATCH_SIZE=5)
+def test_refusals_in_the_middle_of_a_batch_touch_only_their_message(smtp_server, hq_admin, sender):
+    people = [consent(PersonFactory(email=f"p{n}@example.test")) for n in range(12)]
+    smtp_server.handler.rcpt_replies = {
+        "p3@example.test": ["550 5.1.1 Unknown user"],
+        "p7@example.test": ["451 4.7.1 Try again later"],
+    }
+    mailing = make_mailing(sender, created_by=hq_admin)
+    start(hq_admin, mailing)
+
+    sending.send_mailing(mailing.pk)
+
+    delivered = {person.email: 1 for person in people if person.email != "p3@example.test"}
+    assert smtp_server.handler.by_address() == delivered
+    rows = {row.email: row for row in mailing.recipients.all()}
+    assert rows["p3@example.test"].status == Recipient.Status.BOUNCED
+    assert (rows["p7@example.test"].status, rows["p7@example.test"].attempts) == ("sent", 2)
+    assert rows["p7@example.test"].bounce == Recipient.Bounce.SOFT
+    assert mailing.counts()["sent"] == 11
+    ids = [item.message["Message-ID"] for item in smtp_server.handler.received]
+    assert sorted(ids) == sorted(row.message_id for row in rows.values() if row.status == "sent")
+
+
 def test_pause_stops_claims_resume_sends_the_rest_cancel_stops_for_good(
     smtp_server, hq_admin, sender, django_capture_on_commit_callbacks
 ):
