@@ -7,8 +7,11 @@ directory (or DATABASE_URL when given) so they never touch var/.
 
 import json
 import os
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +43,17 @@ def emit(result: dict[str, Any]) -> None:
 def log(message: str) -> None:
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
+
+
+def wait_for_server(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Return once ``process`` (a web server started by the bench) accepts connections."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the server did not start")

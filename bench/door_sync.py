@@ -315,19 +315,6 @@ def lua_data(data: list[dict], base: int) -> str:
     return "local t = {\n" + ",\n".join(rows) + f"\n}}\nt.base = {base}\nreturn t\n"
 
 
-def wait_for(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("gunicorn exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
-
-
 def warm_up(port: int, requests: int) -> None:
     """Every worker imports Django's views on its first request: not what is measured."""
     for _ in range(requests):
@@ -431,7 +418,7 @@ def main() -> None:  # noqa: PLR0915 - a script, in order
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
-    from benchlib import emit, log, setup_django
+    from benchlib import emit, log, setup_django, wait_for_server
 
     workdir = setup_django("door-sync")
     from django.conf import settings
@@ -466,7 +453,7 @@ def main() -> None:  # noqa: PLR0915 - a script, in order
         port = free_port()
         server = serve(app, port, args, env)
         try:
-            wait_for(port, server)
+            wait_for_server(port, server)
             warm_up(port, args.workers * args.threads * 2)
             single_path = "/api/v1/canvassing/record_canvass" if name == "app" else "/"
             batch_path = "/api/v1/canvassing/canvasses/batch" if name == "app" else "/"

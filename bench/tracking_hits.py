@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import emit, log, setup_django  # noqa: E402
+from benchlib import emit, log, setup_django, wait_for_server  # noqa: E402
 
 LINKS = [f"https://campagne.test/page-{n}" for n in range(1, 8)]
 AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0 Safari"
@@ -130,19 +130,6 @@ def prepare(hits: int) -> list[str]:
     return paths[:hits]
 
 
-def wait_for(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("gunicorn exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
-
-
 def warm_up(port: int, parallel: int) -> None:
     """Until every worker answers fast: Django imports its views on the first request,
     which takes seconds on a busy machine and is not what is measured."""
@@ -206,7 +193,7 @@ def main() -> None:
         cwd=Path(__file__).resolve().parent.parent,
     )
     try:
-        wait_for(port, server)
+        wait_for_server(port, server)
         warm_up(port, args.workers * args.threads)
         duration = max(5, args.hits // 2000 + 5)
         log(f"firing with wrk ({args.connections} connections, up to {duration} s)…")

@@ -15,7 +15,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import FileResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.text import slugify
@@ -170,20 +169,5 @@ def export_canvasses(
         ),
         make_row,
     )
-    stem = slugify(campaign.name) or str(campaign.pk)
-    filename = f"terrain-{stem}-{timezone.localtime():%Y%m%d-%H%M}.{fmt}"
-    if fmt == "csv":
-        response: HttpResponseBase = StreamingHttpResponse(
-            people_exports._csv_chunks(make_row.headers, rows),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    else:
-        response = FileResponse(
-            people_exports._xlsx_file(make_row.headers, rows),
-            as_attachment=True,
-            filename=filename,
-            content_type=people_exports.XLSX_CONTENT_TYPE,
-        )
-    response["Cache-Control"] = "no-store"
-    return response
+    stem = f"terrain-{slugify(campaign.name) or campaign.pk}"
+    return people_exports.table_file(make_row.headers, rows, fmt=fmt, stem=stem)

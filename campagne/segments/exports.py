@@ -8,9 +8,7 @@ the same file for whoever opens them.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -50,21 +48,5 @@ def export_segment(*, scope: Scope, segment: Segment, fmt: str) -> HttpResponseB
         .iterator(chunk_size=people_exports.CHUNK_SIZE),
         make_row,
     )
-    filename = (
-        f"segment-{slugify(segment.name) or segment.pk}-{timezone.localtime():%Y%m%d-%H%M}.{fmt}"
-    )
-    if fmt == "csv":
-        response: HttpResponseBase = StreamingHttpResponse(
-            people_exports._csv_chunks(make_row.headers, rows),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    else:
-        response = FileResponse(
-            people_exports._xlsx_file(make_row.headers, rows),
-            as_attachment=True,
-            filename=filename,
-            content_type=people_exports.XLSX_CONTENT_TYPE,
-        )
-    response["Cache-Control"] = "no-store"
-    return response
+    stem = f"segment-{slugify(segment.name) or segment.pk}"
+    return people_exports.table_file(make_row.headers, rows, fmt=fmt, stem=stem)
