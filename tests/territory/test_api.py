@@ -88,10 +88,11 @@ def test_bad_input_is_refused(client_as, params):
     assert "detail" in response.json()
 
 
-def test_query_count_does_not_grow_with_the_page(client_as, django_assert_num_queries):
+def test_query_count_does_not_grow_with_the_page(client_as, django_assert_max_num_queries):
     client = client_as("volunteer")
-    # Session, user and rate-limit bookkeeping (8), then the communes and their postcodes.
-    with django_assert_num_queries(10) as small:
+    # Session and user, the communes and their postcodes, and (when this process has no
+    # rate-limit lease left) taking a new lease.
+    with django_assert_max_num_queries(10) as small:
         assert len(item_codes(client.get(URL, {"q": "saint", "limit": 2}))) == 2
-    with django_assert_num_queries(len(small.captured_queries)):
+    with django_assert_max_num_queries(len(small.captured_queries)):
         assert len(item_codes(client.get(URL, {"q": "saint", "limit": 50}))) == 50
