@@ -20,7 +20,6 @@ The definitions, the same for doors and calls:
 from __future__ import annotations
 
 import datetime as dt
-import math
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from campagne.canvassing.models import (
     Turf,
     TurfStop,
 )
+from campagne.lib import charts
 
 # Records that count: the latest of their door, not held back by the review.
 COUNTED = Q(superseded=False, review=Canvass.Review.OK)
@@ -399,77 +399,29 @@ def coverage(scope: Scope, campaign: FieldCampaign) -> Coverage:
     return door_coverage(scope, campaign)
 
 
-# --- the coverage chart (inline SVG) ------------------------------------------------------
-CHART_WIDTH = 640
-CHART_HEIGHT = 220
-CHART_LEFT = 44
-CHART_RIGHT = 12
-CHART_TOP = 12
-CHART_BOTTOM = 30
+# --- the coverage chart (inline SVG, drawn by core/line_chart.html) ---------------------
+COVERAGE_COLOR = "#b3125b"  # the site's accent colour
 
 
-@dataclass(frozen=True)
-class Tick:
-    position: float
-    label: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    """Geometry of the coverage line, drawn by the template as SVG (no chart library)."""
-
-    points: str  # the polyline's "x,y x,y …"
-    area: str  # the same line closed down to the axis, shaded
-    dots: list[tuple[float, float, str]]  # x, y, tooltip
-    y_ticks: list[Tick]
-    x_ticks: list[Tick]
-    width: int = CHART_WIDTH
-    height: int = CHART_HEIGHT
-    left: int = CHART_LEFT
-    top: int = CHART_TOP
-
-    @property
-    def bottom(self) -> int:
-        return CHART_HEIGHT - CHART_BOTTOM
-
-    @property
-    def right(self) -> int:
-        return CHART_WIDTH - CHART_RIGHT
-
-
-def coverage_chart(series: list[tuple[dt.date, float]]) -> Chart | None:
-    """The cumulative coverage as a line; the y axis goes to the next 10 % above it."""
+def coverage_chart(series: list[tuple[dt.date, float]]) -> charts.LineChart | None:
+    """The cumulative coverage, in percent of the units to reach, one point a day; the
+    y axis goes from 0 % to a round value just above the last day's."""
     if not series:
         return None
-    top_share = max(share for _day, share in series)
-    y_max = max(0.1, math.ceil(top_share * 10 - 1e-9) / 10)
-    plot_w = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
-    plot_h = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
-    bottom = CHART_HEIGHT - CHART_BOTTOM
-    span = max(1, len(series) - 1)
-
-    def x_of(index: int) -> float:
-        return round(CHART_LEFT + plot_w * (index / span if len(series) > 1 else 0.5), 1)
-
-    def y_of(share: float) -> float:
-        return round(bottom - plot_h * share / y_max, 1)
-
-    coords = [(x_of(i), y_of(share)) for i, (_day, share) in enumerate(series)]
-    points = " ".join(f"{x},{y}" for x, y in coords)
-    area = f"{coords[0][0]},{bottom} {points} {coords[-1][0]},{bottom}"
-    dots = [
-        (x, y, f"{day:%d/%m} : {share:.0%}".replace("%", " %"))
-        for (x, y), (day, share) in zip(coords, series, strict=True)
-    ]
-    steps = 4
-    y_ticks = [
-        Tick(y_of(y_max * i / steps), f"{round(100 * y_max * i / steps)} %")
-        for i in range(steps + 1)
-    ]
-    # The first and last days, and one in the middle when there is room.
-    shown = sorted({0, len(series) - 1, (len(series) - 1) // 2})
-    x_ticks = [Tick(x_of(i), f"{series[i][0]:%d/%m}") for i in shown]
-    return Chart(points=points, area=area, dots=dots, y_ticks=y_ticks, x_ticks=x_ticks)
+    days = [day for day, _share in series]
+    return charts.line_chart(
+        lines=[
+            charts.Line(
+                _("Part atteinte"), [100 * share for _day, share in series], COVERAGE_COLOR, True
+            )
+        ],
+        x_keys=[charts.day_key(day) for day in days],
+        x_steps=charts.DAY_STEPS,
+        x_label=lambda index, _previous: charts.day_label(days[index]),
+        point_label=lambda index: charts.day_label(days[index]),
+        y_label=charts.percent_label,
+        integer=False,
+    )
 
 
 # --- the map of turfs ---------------------------------------------------------------------
@@ -581,7 +533,7 @@ class Dashboard:
     breakdowns: dict[str, list[Row]] = field(default_factory=dict)
     goals: list[Goal] = field(default_factory=list)
     coverage: Coverage | None = None
-    chart: Chart | None = None
+    chart: charts.LineChart | None = None
     turf_map: dict[str, Any] | None = None
     updated_at: dt.datetime = field(default_factory=timezone.now)
 

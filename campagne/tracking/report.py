@@ -11,8 +11,10 @@ from typing import Any
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from campagne.accounts.scopes import Scope, scope_for
+from campagne.lib import charts
 from campagne.mailing.actions import UNSUBSCRIBE_SOURCE, system_scope
 from campagne.mailing.models import Mailing, Recipient
 from campagne.people.models import EventKind, TimelineEvent
@@ -22,21 +24,30 @@ OPEN, CLICK = Hit.Kind.OPEN, Hit.Kind.CLICK
 # Recipients whose message left (accepted, or refused by the receiving server).
 LEFT = [Recipient.Status.SENT, Recipient.Status.BOUNCED]
 TOP_COMMUNES = 20
-CHART_WIDTH, CHART_HEIGHT, CHART_MARGIN = 640, 180, 24
+OPENS_COLOR, CLICKS_COLOR = "#2563eb", "#b91c1c"
+# Past this span of human hits, the chart counts them per day rather than per hour.
+HOURLY_SPAN = timedelta(hours=48)
 
 
 @dataclass
 class Chart:
-    """Human opens and clicks per hour (per day past three days), as SVG polylines."""
+    """Human opens and clicks per hour (per day past the first 48 hours): the buckets
+    (also the API's timeline and the page's table) and their drawing."""
 
     unit: str = "hour"
     buckets: list[tuple[datetime, int, int]] = field(default_factory=list)
-    width: int = CHART_WIDTH
-    height: int = CHART_HEIGHT
     peak: int = 0
-    opens_points: str = ""
-    clicks_points: str = ""
-    ticks: list[tuple[float, str]] = field(default_factory=list)
+    drawing: charts.LineChart | None = None
+
+    @property
+    def rows(self) -> list[tuple[str, int, int]]:
+        """The buckets with their period spelled out, for the table under the chart."""
+        return [(self.label(at), opens, clicks) for at, opens, clicks in self.buckets]
+
+    def label(self, at: datetime) -> str:
+        if self.unit == "hour":
+            return charts.hour_label(at, with_day=True)
+        return charts.day_label(at.date())
 
 
 def complaint_count(mailing: Mailing) -> int:
@@ -108,7 +119,7 @@ def _links(mailing: Mailing) -> list[dict[str, Any]]:
 def _chart(mailing: Mailing, first: datetime | None, last: datetime | None) -> Chart:
     if first is None or last is None:
         return Chart()
-    unit = "hour" if last - first <= timedelta(days=3) else "day"
+    unit = "hour" if last - first <= HOURLY_SPAN else "day"
     trunc = TruncHour if unit == "hour" else TruncDay
     rows = (
         Hit.objects.filter(mailing=mailing, machine=False)
@@ -137,24 +148,38 @@ def _chart(mailing: Mailing, first: datetime | None, last: datetime | None) -> C
     if not buckets:
         return Chart()
     chart = Chart(unit=unit, buckets=buckets, peak=max(max(b[1], b[2]) for b in buckets))
-    inner_w, inner_h = CHART_WIDTH - 2 * CHART_MARGIN, CHART_HEIGHT - 2 * CHART_MARGIN
-    span = max(len(buckets) - 1, 1)
-
-    def point(index: int, value: int) -> str:
-        x = CHART_MARGIN + inner_w * index / span
-        y = CHART_MARGIN + inner_h * (1 - value / chart.peak)
-        return f"{x:.1f},{y:.1f}"
-
-    chart.opens_points = " ".join(point(i, b[1]) for i, b in enumerate(buckets))
-    chart.clicks_points = " ".join(point(i, b[2]) for i, b in enumerate(buckets))
-    every = max(1, len(buckets) // 6)
-    label = "%d/%m %Hh" if unit == "hour" else "%d/%m"
-    chart.ticks = [
-        (round(CHART_MARGIN + inner_w * i / span, 1), b[0].strftime(label))
-        for i, b in enumerate(buckets)
-        if i % every == 0
-    ]
+    chart.drawing = _drawing(chart)
     return chart
+
+
+def _drawing(chart: Chart) -> charts.LineChart | None:
+    moments = [at for at, _opens, _clicks in chart.buckets]
+    if chart.unit == "hour":
+        keys = [charts.hour_key(at) for at in moments]
+        steps = charts.HOUR_STEPS
+
+        def x_label(index: int, previous: int | None) -> str:
+            # The day is said on the first label and whenever it changes.
+            new_day = previous is None or moments[previous].date() != moments[index].date()
+            return charts.hour_label(moments[index], with_day=new_day)
+
+    else:
+        keys = [charts.day_key(at.date()) for at in moments]
+        steps = charts.DAY_STEPS
+
+        def x_label(index: int, previous: int | None) -> str:
+            return charts.day_label(moments[index].date())
+
+    return charts.line_chart(
+        lines=[
+            charts.Line(_("Ouvertures"), [b[1] for b in chart.buckets], OPENS_COLOR),
+            charts.Line(_("Clics"), [b[2] for b in chart.buckets], CLICKS_COLOR),
+        ],
+        x_keys=keys,
+        x_steps=steps,
+        x_label=x_label,
+        point_label=lambda index: chart.label(moments[index]),
+    )
 
 
 def _by_territory(mailing: Mailing, key: str, name: str) -> list[dict[str, Any]]:
