@@ -212,3 +212,36 @@ def reset_demo_mailings(users: Any) -> None:
     mailings.delete()
     Sender.objects.filter(address=SENDER_ADDRESS, mailings__isnull=True).delete()
     Segment.objects.filter(name=SEGMENT_NAME, owner__in=users).delete()
+
+
+def fill_demo_inbox(count: int = 3) -> int:
+    """Put a few messages of the demo's latest mailing in the demo inbox, when it is empty.
+
+    The demo's mailings were "sent" before the inbox existed: without this, a newcomer's
+    inbox is empty until they send something. The messages are built by the sender's own
+    builder for real recipient rows, so their tracked links count clicks and their
+    unsubscribe link withdraws that demo person's consent. Call it once the links' base
+    URL (``CAMPAGNE_BASE_URL``) points at the running demo. Returns the messages stored.
+    """
+    from campagne.demo.models import DemoMessage
+    from campagne.demo.sink import store
+    from campagne.mailing.message import Skeleton
+
+    if DemoMessage.objects.exists():
+        return 0
+    mailing = (
+        Mailing.objects.filter(sender__address=SENDER_ADDRESS, status=Mailing.Status.SENT)
+        .select_related("sender")
+        .order_by("-started_at")
+        .first()
+    )
+    if mailing is None:
+        return 0
+    skeleton = Skeleton(mailing)
+    rows = Recipient.objects.filter(mailing=mailing).order_by("pk")[:count]
+    for row in rows:
+        _message_id, message = skeleton.build(
+            recipient_id=row.pk, email=row.email, merge=row.merge, origin="démo"
+        )
+        store(mailing.sender.address, [row.email], message)
+    return len(rows)

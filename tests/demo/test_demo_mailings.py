@@ -10,6 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from campagne.accounts.scopes import scope_for
+from campagne.demo.mailings import fill_demo_inbox
 from campagne.demo.models import DemoMessage
 from campagne.demo.sink import DemoSink
 from campagne.mailing import actions, sending
@@ -92,6 +93,27 @@ def test_sent_messages_land_in_the_demo_inbox_and_can_unsubscribe(client, hq_adm
     assert "Bonjour Lina !" in page
     html, _text = stored.parts()
     unsubscribe = re.search(r'href="http://testserver(/m/u/[^"]+/)"', html).group(1)
+    assert client.post(unsubscribe).status_code == 200
+    assert not Consent.objects.get(person=person, channel=Channel.EMAIL).granted
+
+
+@pytest.mark.usefixtures("communes_04", "gap")
+def test_first_launch_inbox_holds_the_latest_demo_mailing_with_working_links(client, settings):
+    settings.CAMPAGNE_BASE_URL = "http://testserver"
+    run_demo(people=300)
+    latest = Mailing.objects.order_by("-started_at").first()
+
+    assert fill_demo_inbox() == 3
+    assert fill_demo_inbox() == 0, "a second launch adds nothing to a non-empty inbox"
+
+    stored = list(DemoMessage.objects.order_by("pk"))
+    rows = list(latest.recipients.order_by("pk")[:3])
+    assert [m.rcpt_to for m in stored] == [r.email for r in rows]
+    html, _text = stored[0].parts()
+    assert f"{rows[0].merge['prenom']}" in html
+    unsubscribe = re.search(r'href="http://testserver(/m/u/[^"]+/)"', html).group(1)
+    person = rows[0].person
+    assert Consent.objects.get(person=person, channel=Channel.EMAIL).granted
     assert client.post(unsubscribe).status_code == 200
     assert not Consent.objects.get(person=person, channel=Channel.EMAIL).granted
 

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from campagne.accounts.models import Role
 from campagne.demo.actions import ACCOUNTS, PASSWORD, DemoError, load_demo
+from campagne.demo.mailings import fill_demo_inbox
 from campagne.demo.sink import DemoSink
 
 # How long the server may take to accept connections, and the children to stop.
@@ -109,6 +110,11 @@ class Command(BaseCommand):
             os.environ["EMAIL_URL"] = self.sink.url
             os.environ["TRANSACTIONAL_EMAIL_URL"] = ""
             os.environ["CAMPAGNE_BASE_URL"] = f"http://{host}:{port}"
+            # A few messages of the demo's latest mailing, as its recipients got them, so
+            # that the inbox is not empty on first launch; their links lead here.
+            settings.CAMPAGNE_BASE_URL = os.environ["CAMPAGNE_BASE_URL"]
+            fill_demo_inbox()
+            connections.close_all()
         try:
             # This command has run the system checks already; the children skip them.
             server = ["runserver", f"{host}:{port}", "--skip-checks"]
